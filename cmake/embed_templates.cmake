@@ -1,0 +1,13 @@
+# Writes OUT, a C file holding every DIR/*.txt as a string in wim_builtin_templates[].
+file(GLOB files ${DIR}/*.txt)
+list(SORT files)
+set(body "/* Generated from the files in templates/ by cmake/embed_templates.cmake. Do not edit. */\n")
+string(APPEND body "#include \"template.h\"\n\nconst struct wim_builtin_template wim_builtin_templates[] = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" esc "${hex}")
+  string(APPEND body "    {\"${name}\", \"${esc}\"},\n")
+endforeach()
+string(APPEND body "    {0, 0},\n};\n")
+file(WRITE ${OUT} "${body}")

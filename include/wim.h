@@ -1,0 +1,149 @@
+/*
+ * wim.h - Writing in the Margins (arXiv 2408.14906) on llama.cpp: the public C API.
+ *
+ * A wim_model is a loaded GGUF model. A wim_session reads one document at a time
+ * on that model and answers a query, in one of three modes:
+ *
+ *   WIM_MODE_WIM  the document is prefilled segment by segment; after each segment
+ *                 the model writes a "margin" (what the segment says about the
+ *                 query), each margin is classified relevant or not, and the answer
+ *                 is generated after the whole document plus the relevant margins.
+ *   WIM_MODE_LLM  the whole document, then the query (long-context baseline).
+ *   WIM_MODE_RAG  each raw segment is classified; kept segments, then the query.
+ *
+ * Everything the session does is reported through one callback, as it happens,
+ * so a caller can show progress, margins and verdicts live, and ask to stop.
+ *
+ *     wim_options o;
+ *     wim_options_default(&o);
+ *     wim_model *m = wim_model_load("model.gguf", 0, err, sizeof err);
+ *     wim_session *s = wim_session_new(m, &o, err, sizeof err);
+ *     if (wim_session_run(s, doc, doc_len, query, on_event, user) != 0)
+ *         fprintf(stderr, "%s\n", wim_session_error(s));
+ */
+#ifndef WIM_H
+#define WIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wim_model wim_model;
+typedef struct wim_session wim_session;
+
+typedef enum wim_mode { WIM_MODE_WIM, WIM_MODE_LLM, WIM_MODE_RAG } wim_mode;
+
+/* How margins are judged relevant. TWO_PASS asks a separate classification
+ * prompt per margin; ONE_PASS makes the margin itself start with YES# or NO#
+ * and stops writing it at once on NO#. */
+typedef enum wim_classify { WIM_CLASSIFY_TWO_PASS, WIM_CLASSIFY_ONE_PASS } wim_classify;
+
+typedef struct wim_model_params {
+    int n_gpu_layers; /* layers to offload; 0 = CPU only */
+} wim_model_params;
+
+typedef struct wim_options {
+    wim_mode mode;
+    wim_classify classify;
+    int segment_tokens;     /* target segment length in model tokens (4096) */
+    int max_margin_tokens;  /* per margin (100) */
+    int max_verdict_tokens; /* per classification answer (10) */
+    int max_answer_tokens;  /* final answer (100) */
+    float temp;             /* 0 = greedy (default) */
+    float top_p;            /* nucleus sampling when temp > 0 (1.0 = off) */
+    uint32_t seed;          /* sampler seed when temp > 0 */
+    int n_threads;          /* 0 = one per online CPU */
+    int n_ctx;              /* 0 = enough for document and prompts, capped by the model */
+    int n_batch;            /* prefill micro-batch in tokens (512) */
+    const char *templates_dir;     /* directory of *.txt prompt overrides, or NULL */
+    const char *user_header;       /* chat text before user content, or NULL = model's */
+    const char *generation_header; /* chat text after user content, or NULL = model's */
+} wim_options;
+
+typedef enum wim_event_type {
+    WIM_EVENT_START,        /* settings and token counts are known */
+    WIM_EVENT_PROGRESS,     /* a prefill micro-batch finished */
+    WIM_EVENT_SEGMENT,      /* a segment is fully prefilled (or classified, in rag) */
+    WIM_EVENT_MARGIN,       /* a margin was written */
+    WIM_EVENT_VERDICT,      /* a margin (wim) or segment (rag) was classified */
+    WIM_EVENT_ANSWER_TOKEN, /* one piece of the answer */
+    WIM_EVENT_DONE          /* the run finished; stats are final */
+} wim_event_type;
+
+typedef struct wim_stats {
+    int n_doc_tokens;     /* document tokens */
+    int n_segments;       /* segments the document was cut into */
+    int n_segments_read;  /* segments read before the end or an early stop */
+    int n_read_tokens;    /* document tokens read so far */
+    int n_margins;        /* margins written */
+    int n_relevant;       /* margins (or segments, in rag) judged relevant */
+    int n_prefill_tokens; /* every token prefilled, prompts included */
+    int n_decode_tokens;  /* every token generated */
+    double prefill_ms;    /* time in prompt/document prefill */
+    double decode_ms;     /* time in token generation */
+    double total_ms;      /* whole run */
+    int n_ctx;            /* main context size used */
+    bool stopped_early;   /* reading was cut short by the callback */
+} wim_stats;
+
+/* One event. Fields not listed for a type are zero/NULL. Pointers are valid
+ * only during the callback. */
+typedef struct wim_event {
+    wim_event_type type;
+    double elapsed_ms;          /* since the run started (all types) */
+    int segment;                /* 0-based segment index (PROGRESS, SEGMENT, MARGIN, VERDICT) */
+    int n_segments;             /* (all types) */
+    int n_tokens;               /* tokens in this segment (SEGMENT) or margin (MARGIN) */
+    const char *text;           /* margin, verdict's raw answer, or answer piece */
+    bool relevant;              /* VERDICT */
+    bool parsed;                /* VERDICT: the answer had the YES#/NO# shape */
+    const char *reason;         /* VERDICT: text after '#', may be "" */
+    const wim_options *options; /* START */
+    const char *query;          /* START */
+    const wim_stats *stats;     /* live counters (all types); final in DONE */
+    const char *answer;         /* DONE: the whole answer */
+} wim_event;
+
+/* What a callback returns. */
+enum {
+    WIM_CONTINUE = 0,
+    WIM_STOP = 1, /* stop reading; answer from what was gathered so far */
+    WIM_ABORT = 2 /* end the run now, without an answer */
+};
+
+typedef int (*wim_event_fn)(const wim_event *ev, void *user);
+
+void wim_options_default(wim_options *o);
+void wim_model_params_default(wim_model_params *p);
+
+/* Loads a GGUF model. On failure returns NULL and writes a one-line reason to err. */
+wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err, size_t errlen);
+void wim_model_free(wim_model *m);
+
+/* A session owns the llama contexts; it may run many documents one after another. */
+wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen);
+void wim_session_free(wim_session *s);
+
+/* Reads doc (doc_len bytes of UTF-8, no NUL) and answers query, reporting every
+ * step to cb. Returns 0 on success (also after WIM_STOP), 1 if the callback
+ * aborted, -1 on error (see wim_session_error). */
+int wim_session_run(wim_session *s, const char *doc, size_t doc_len, const char *query,
+                    wim_event_fn cb, void *user);
+const char *wim_session_error(const wim_session *s);
+
+/* The event as one line of JSON (no newline), the schema of docs/events.md.
+ * Returns a malloc'd string for free(), or NULL when out of memory. */
+char *wim_event_to_json(const wim_event *ev);
+
+const char *wim_mode_name(wim_mode m);
+const char *wim_classify_name(wim_classify c);
+const char *wim_event_name(wim_event_type t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WIM_H */

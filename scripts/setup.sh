@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# setup.sh - install what wim needs on a fresh Debian machine, fetch and build
+# the pinned llama.cpp (cached), and build wim into build/ (programs in build/bin/).
+#
+#   scripts/setup.sh              release build in build/
+#   scripts/setup.sh --sanitize   ASan + UBSan build in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=build
+cmake_args=(-DCMAKE_BUILD_TYPE=Release)
+if [ "${1:-}" = "--sanitize" ]; then
+  build=build-asan
+  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIM_SANITIZE=ON)
+fi
+
+install_packages() {
+  local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
+              libmicrohttpd-dev libcmocka-dev) missing=()
+  command -v npm >/dev/null || want+=(npm)
+  for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "setup: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_packages
+eval "$(scripts/deps.sh)"
+cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_PREFIX_PATH="$LLAMA_PREFIX" \
+  -DWIM_VOCAB_DIR="$VOCAB_DIR" >/dev/null
+cmake --build "$build" -j "$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
+test -x "$build/bin/wim" || { echo "setup: build failed" >&2; exit 1; }
+echo "setup: built $build/bin/wim and $build/bin/wim-mkmodel" >&2

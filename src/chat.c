@@ -1,0 +1,95 @@
+/*
+ * chat.c - derive user and generation headers from a model's chat template.
+ */
+#include "chat.h"
+#include "template.h"
+
+#include <llama.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Stands for the user's words; chosen so no template produces it by itself. */
+static const char marker[] = "\x1fWIM-USER-CONTENT\x1f";
+
+static char *format_with_marker(const char *tmpl, const char *system)
+{
+    const llama_chat_message msgs[2] = {{"system", system}, {"user", marker}};
+    int cap = (int)(strlen(system) + sizeof marker) * 2 + 256;
+    for (;;) {
+        char *buf = malloc((size_t)cap + 1);
+        if (!buf) return NULL;
+        int n = llama_chat_apply_template(tmpl, msgs, 2, true, buf, cap);
+        if (n < 0) {
+            free(buf);
+            return NULL;
+        }
+        if (n <= cap) {
+            buf[n] = '\0';
+            return buf;
+        }
+        free(buf);
+        cap = n;
+    }
+}
+
+/* Fills {system} in an override header; the system text is inserted literally. */
+static char *fill_system(const char *header, const char *system)
+{
+    wim_piece pieces[64];
+    const wim_value v = {"system", system, strlen(system)};
+    int n = wim_template_fill(header, &v, 1, pieces, 64);
+    return n < 0 ? NULL : wim_pieces_join(pieces, n);
+}
+
+static int split_at_marker(wim_chat *c, const char *formatted, char *err, size_t errlen)
+{
+    const char *at = strstr(formatted, marker);
+    if (!at) {
+        snprintf(err, errlen, "chat template dropped the user message");
+        return -1;
+    }
+    c->user_header = strndup(formatted, (size_t)(at - formatted));
+    c->generation_header = strdup(at + strlen(marker));
+    return 0;
+}
+
+int wim_chat_init(wim_chat *c, const char *tmpl, const char *system, const char *user_header,
+                  const char *generation_header, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    if (!user_header || !generation_header) {
+        char *formatted = tmpl ? format_with_marker(tmpl, system) : NULL;
+        if (!formatted) {
+            snprintf(err, errlen,
+                     "the model's chat template is %s; give --user-header and "
+                     "--generation-header",
+                     tmpl ? "not one llama.cpp knows" : "missing");
+            return -1;
+        }
+        int rc = split_at_marker(c, formatted, err, errlen);
+        free(formatted);
+        if (rc != 0) return -1;
+    }
+    if (user_header) {
+        free(c->user_header);
+        c->user_header = fill_system(user_header, system);
+    }
+    if (generation_header) {
+        free(c->generation_header);
+        c->generation_header = strdup(generation_header);
+    }
+    if (!c->user_header || !c->generation_header) {
+        wim_chat_free(c);
+        snprintf(err, errlen, "out of memory formatting the chat template");
+        return -1;
+    }
+    return 0;
+}
+
+void wim_chat_free(wim_chat *c)
+{
+    free(c->user_header);
+    free(c->generation_header);
+    c->user_header = c->generation_header = NULL;
+}

@@ -1,0 +1,113 @@
+/*
+ * events.c - names of modes and events, and each event as one JSON object
+ * (the schema of docs/events.md, shared by `wim --json` and the server).
+ */
+#include "wim.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+
+const char *wim_mode_name(wim_mode m)
+{
+    return m == WIM_MODE_LLM ? "llm" : m == WIM_MODE_RAG ? "rag" : "wim";
+}
+
+const char *wim_classify_name(wim_classify c)
+{
+    return c == WIM_CLASSIFY_ONE_PASS ? "one-pass" : "two-pass";
+}
+
+const char *wim_event_name(wim_event_type t)
+{
+    static const char *const names[] = {"start",   "progress", "segment", "margin",
+                                        "verdict", "token",    "done"};
+    return t <= WIM_EVENT_DONE ? names[t] : "unknown";
+}
+
+/* Milliseconds to a tenth, so JSON shows 1234.5 rather than 17 digits. */
+static void add_ms(cJSON *j, const char *name, double ms)
+{
+    cJSON_AddNumberToObject(j, name, round(ms * 10) / 10);
+}
+
+static void add_settings(cJSON *j, const wim_options *o)
+{
+    cJSON_AddStringToObject(j, "mode", wim_mode_name(o->mode));
+    cJSON_AddStringToObject(j, "classify", wim_classify_name(o->classify));
+    cJSON_AddNumberToObject(j, "segment_tokens", o->segment_tokens);
+    cJSON_AddNumberToObject(j, "max_margin_tokens", o->max_margin_tokens);
+    cJSON_AddNumberToObject(j, "max_verdict_tokens", o->max_verdict_tokens);
+    cJSON_AddNumberToObject(j, "max_answer_tokens", o->max_answer_tokens);
+    cJSON_AddNumberToObject(j, "temp", o->temp);
+    cJSON_AddNumberToObject(j, "top_p", o->top_p);
+    cJSON_AddNumberToObject(j, "seed", o->seed);
+    cJSON_AddNumberToObject(j, "threads", o->n_threads);
+    cJSON_AddNumberToObject(j, "batch", o->n_batch);
+}
+
+static void add_done(cJSON *j, const wim_event *ev)
+{
+    const wim_stats *st = ev->stats;
+    cJSON_AddStringToObject(j, "answer", ev->answer ? ev->answer : "");
+    cJSON_AddBoolToObject(j, "stopped_early", st->stopped_early);
+    cJSON_AddNumberToObject(j, "segments_read", st->n_segments_read);
+    cJSON_AddNumberToObject(j, "margins", st->n_margins);
+    cJSON_AddNumberToObject(j, "relevant", st->n_relevant);
+    cJSON_AddNumberToObject(j, "prefill_tokens", st->n_prefill_tokens);
+    cJSON_AddNumberToObject(j, "decode_tokens", st->n_decode_tokens);
+    add_ms(j, "prefill_ms", st->prefill_ms);
+    add_ms(j, "decode_ms", st->decode_ms);
+    add_ms(j, "total_ms", st->total_ms);
+}
+
+static void add_fields(cJSON *j, const wim_event *ev)
+{
+    const wim_stats *st = ev->stats;
+    switch (ev->type) {
+    case WIM_EVENT_START:
+        cJSON_AddStringToObject(j, "query", ev->query ? ev->query : "");
+        cJSON_AddNumberToObject(j, "doc_tokens", st->n_doc_tokens);
+        cJSON_AddNumberToObject(j, "n_ctx", st->n_ctx);
+        if (ev->options) add_settings(j, ev->options);
+        break;
+    case WIM_EVENT_PROGRESS:
+    case WIM_EVENT_SEGMENT:
+        cJSON_AddNumberToObject(j, "segment", ev->segment);
+        if (ev->type == WIM_EVENT_SEGMENT) cJSON_AddNumberToObject(j, "tokens", ev->n_tokens);
+        cJSON_AddNumberToObject(j, "read_tokens", st->n_read_tokens);
+        cJSON_AddNumberToObject(j, "doc_tokens", st->n_doc_tokens);
+        break;
+    case WIM_EVENT_MARGIN:
+        cJSON_AddNumberToObject(j, "segment", ev->segment);
+        cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
+        cJSON_AddNumberToObject(j, "tokens", ev->n_tokens);
+        break;
+    case WIM_EVENT_VERDICT:
+        cJSON_AddNumberToObject(j, "segment", ev->segment);
+        cJSON_AddBoolToObject(j, "relevant", ev->relevant);
+        cJSON_AddBoolToObject(j, "parsed", ev->parsed);
+        cJSON_AddStringToObject(j, "reason", ev->reason ? ev->reason : "");
+        cJSON_AddStringToObject(j, "raw", ev->text ? ev->text : "");
+        break;
+    case WIM_EVENT_ANSWER_TOKEN:
+        cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
+        break;
+    case WIM_EVENT_DONE:
+        add_done(j, ev);
+        break;
+    }
+}
+
+char *wim_event_to_json(const wim_event *ev)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddStringToObject(j, "event", wim_event_name(ev->type));
+    add_ms(j, "elapsed_ms", ev->elapsed_ms);
+    cJSON_AddNumberToObject(j, "segments", ev->n_segments);
+    if (ev->stats) add_fields(j, ev);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}

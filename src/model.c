@@ -1,0 +1,156 @@
+/*
+ * model.c - loading a GGUF model with clear errors, and tokenization helpers.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ----------------------------------------------------------------------------
+ * llama.cpp logging: quiet unless WIM_VERBOSE is set, last error kept for messages
+ * ------------------------------------------------------------------------- */
+
+static char last_error[256];
+
+static void on_llama_log(enum ggml_log_level level, const char *text, void *user)
+{
+    (void)user;
+    if (getenv("WIM_VERBOSE")) fputs(text, stderr);
+    if (level != GGML_LOG_LEVEL_ERROR) return;
+    snprintf(last_error, sizeof last_error, "%s", text);
+    last_error[strcspn(last_error, "\n")] = '\0';
+}
+
+const char *wim_llama_last_error(void)
+{
+    return last_error;
+}
+
+static void backend_init_once(void)
+{
+    static bool done;
+    if (done) return;
+    llama_log_set(on_llama_log, NULL);
+    llama_backend_init();
+    done = true;
+}
+
+/* ----------------------------------------------------------------------------
+ * Loading
+ * ------------------------------------------------------------------------- */
+
+void wim_model_params_default(wim_model_params *p)
+{
+    p->n_gpu_layers = 0;
+}
+
+/* Checks what llama.cpp would only report as a generic failure. */
+static int check_model_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open model '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char magic[4] = {0};
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    if (n != 4 || memcmp(magic, "GGUF", 4) != 0) {
+        snprintf(err, errlen, "'%s' is not a GGUF model file", path);
+        return -1;
+    }
+    return 0;
+}
+
+wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err, size_t errlen)
+{
+    if (check_model_file(path, err, errlen) != 0) return NULL;
+    backend_init_once();
+    struct llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = p ? p->n_gpu_layers : 0;
+    last_error[0] = '\0';
+    struct llama_model *lm = llama_model_load_from_file(path, mp);
+    if (!lm) {
+        snprintf(err, errlen, "cannot load model '%s'%s%s", path, last_error[0] ? ": " : "",
+                 last_error);
+        return NULL;
+    }
+    wim_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        llama_model_free(lm);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->model = lm;
+    m->vocab = llama_model_get_vocab(lm);
+    m->n_ctx_train = llama_model_n_ctx_train(lm);
+    return m;
+}
+
+void wim_model_free(wim_model *m)
+{
+    if (!m) return;
+    llama_model_free(m->model);
+    free(m);
+}
+
+/* ----------------------------------------------------------------------------
+ * Tokens
+ * ------------------------------------------------------------------------- */
+
+static int reserve(wim_tokens *t, int more)
+{
+    if (t->n + more <= t->cap) return 0;
+    int cap = t->cap ? t->cap : 256;
+    while (cap < t->n + more) cap *= 2;
+    llama_token *v = realloc(t->v, (size_t)cap * sizeof *v);
+    if (!v) return -1;
+    t->v = v;
+    t->cap = cap;
+    return 0;
+}
+
+int wim_tokens_add_text(const wim_model *m, wim_tokens *t, const char *text, size_t len,
+                        bool add_special, bool parse_special)
+{
+    if (len > INT32_MAX / 2) return -1;
+    int n = llama_tokenize(m->vocab, text, (int32_t)len, t->v ? t->v + t->n : NULL,
+                           t->cap - t->n, add_special, parse_special);
+    if (n < 0) {
+        if (reserve(t, -n) != 0) return -1;
+        n = llama_tokenize(m->vocab, text, (int32_t)len, t->v + t->n, t->cap - t->n, add_special,
+                           parse_special);
+        if (n < 0) return -1;
+    }
+    t->n += n;
+    return 0;
+}
+
+int wim_tokens_add_pieces(const wim_model *m, wim_tokens *t, const wim_piece *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (wim_tokens_add_text(m, t, p[i].text, p[i].len, false, p[i].trusted) != 0) return -1;
+    return 0;
+}
+
+void wim_tokens_free(wim_tokens *t)
+{
+    free(t->v);
+    *t = (wim_tokens){0};
+}
+
+int wim_count_tokens(const char *text, size_t len, void *model)
+{
+    const wim_model *m = model;
+    if (len > INT32_MAX / 2) return -1;
+    int n = llama_tokenize(m->vocab, text, (int32_t)len, NULL, 0, false, false);
+    return n <= 0 ? -n : n;
+}
+
+int wim_token_piece(const wim_model *m, llama_token tok, char *buf, int cap)
+{
+    int n = llama_token_to_piece(m->vocab, tok, buf, cap, 0, false);
+    return n < 0 ? -1 : n;
+}

@@ -1,0 +1,42 @@
+/*
+ * model.h - the loaded model, and turning text into tokens and back.
+ */
+#ifndef WIM_MODEL_H
+#define WIM_MODEL_H
+
+#include "template.h"
+#include "wim.h"
+
+#include <llama.h>
+#include <stdbool.h>
+
+struct wim_model {
+    struct llama_model *model;
+    const struct llama_vocab *vocab;
+    int n_ctx_train; /* context the model was trained for: our default cap */
+};
+
+typedef struct wim_tokens {
+    llama_token *v; /* [cap] */
+    int n;          /* tokens in use */
+    int cap;
+} wim_tokens;
+
+/* Appends the tokens of text. parse_special turns chat markers into special
+ * tokens: only for our own templates and headers, never for user text. */
+int wim_tokens_add_text(const wim_model *m, wim_tokens *t, const char *text, size_t len,
+                        bool add_special, bool parse_special);
+/* Appends filled template pieces: template text parsed, inserted values literal. */
+int wim_tokens_add_pieces(const wim_model *m, wim_tokens *t, const wim_piece *p, int n);
+void wim_tokens_free(wim_tokens *t);
+
+/* Token count of text as user text; a wim_token_count_fn for the segmenter. */
+int wim_count_tokens(const char *text, size_t len, void *model);
+
+/* The bytes a token stands for, written to buf; returns their count or -1. */
+int wim_token_piece(const wim_model *m, llama_token tok, char *buf, int cap);
+
+/* The last error line llama.cpp logged, or "" (for one-line error messages). */
+const char *wim_llama_last_error(void);
+
+#endif

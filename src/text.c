@@ -1,0 +1,79 @@
+/*
+ * text.c - strict UTF-8 decoding (RFC 3629) and character boundaries.
+ */
+#include "text.h"
+
+static bool is_continuation(unsigned char b)
+{
+    return (b & 0xC0) == 0x80;
+}
+
+/* A lead byte fixes the sequence length and the range of the second byte; that
+ * range is what excludes overlong forms, surrogates and values past U+10FFFF. */
+static size_t sequence_length(unsigned char lead, unsigned char *second_min,
+                              unsigned char *second_max)
+{
+    *second_min = 0x80;
+    *second_max = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) return 2;
+    if (lead >= 0xE0 && lead <= 0xEF) {
+        if (lead == 0xE0) *second_min = 0xA0; /* below is overlong */
+        if (lead == 0xED) *second_max = 0x9F; /* above is a surrogate */
+        return 3;
+    }
+    if (lead >= 0xF0 && lead <= 0xF4) {
+        if (lead == 0xF0) *second_min = 0x90; /* below is overlong */
+        if (lead == 0xF4) *second_max = 0x8F; /* above is past U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+size_t wim_utf8_decode(const char *s, size_t len, size_t pos, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s + pos;
+    if (u[0] < 0x80) {
+        *cp = u[0];
+        return 1;
+    }
+    unsigned char second_min, second_max;
+    size_t n = sequence_length(u[0], &second_min, &second_max);
+    if (n == 0 || len - pos < n || u[1] < second_min || u[1] > second_max) return 0;
+    uint32_t c = u[0] & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if (!is_continuation(u[i])) return 0;
+        c = (c << 6) | (u[i] & 0x3Fu);
+    }
+    *cp = c;
+    return n;
+}
+
+bool wim_utf8_valid(const char *s, size_t len, size_t *bad_offset)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint32_t cp;
+        size_t n = wim_utf8_decode(s, len, pos, &cp);
+        if (n == 0) {
+            if (bad_offset) *bad_offset = pos;
+            return false;
+        }
+        pos += n;
+    }
+    return true;
+}
+
+size_t wim_utf8_floor(const char *s, size_t len, size_t pos)
+{
+    if (pos >= len) return len;
+    while (pos > 0 && is_continuation((unsigned char)s[pos]))
+        pos--;
+    return pos;
+}
+
+size_t wim_utf8_ceil(const char *s, size_t len, size_t pos)
+{
+    while (pos < len && is_continuation((unsigned char)s[pos]))
+        pos++;
+    return pos < len ? pos : len;
+}

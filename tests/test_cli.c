@@ -1,0 +1,197 @@
+/*
+ * test_cli.c - the wim command as a user meets it: every bad input gets one
+ * clear line on stderr and a non-zero exit; --json output parses line by line.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WIM WIM_BIN_DIR "/wim"
+#define TINY WIM_TEST_MODELS "/tiny-qwen2.gguf"
+
+static char dir[] = "/tmp/wim-cli-XXXXXX";
+
+static const char *path_in_dir(const char *name)
+{
+    static char buf[4][512];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, 512, "%s/%s", dir, name);
+    return p;
+}
+
+static void write_bytes(const char *name, const char *bytes, size_t len)
+{
+    FILE *f = fopen(path_in_dir(name), "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(dir)) return -1;
+    const char *doc = "The pier was closed in May. The keeper moved north. ";
+    write_bytes("doc.txt", doc, strlen(doc));
+    write_bytes("empty.txt", "", 0);
+    write_bytes("nul.txt", "abc\0def", 7);
+    write_bytes("latin1.txt", "caf\xe9 au lait", 12);
+    write_bytes("notgguf.gguf", "hello, this is text", 19);
+    FILE *in = fopen(TINY, "rb");
+    char head[4096];
+    size_t n = in ? fread(head, 1, sizeof head, in) : 0;
+    if (in) fclose(in);
+    write_bytes("truncated.gguf", head, n);
+    FILE *big = fopen(path_in_dir("big.txt"), "wb");
+    for (int i = 0; i < 3000; i++) fprintf(big, "Line %d of a very long ledger of ships. ", i);
+    fclose(big);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+typedef struct result {
+    int status;
+    char out[1 << 16];
+} result;
+
+/* Runs the shell command line args after wim, capturing what it writes to stream (1 or 2). */
+static void run(result *r, int stream, const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s %s", WIM, args, stream == 2 ? "2>&1 >/dev/null" : "2>/dev/null");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(r->out, 1, sizeof r->out - 1, p);
+    r->out[n] = '\0';
+    int st = pclose(p);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void expect_error(const char *args, const char *needle)
+{
+    static result r;
+    run(&r, 2, args);
+    if (r.status != 1 || !strstr(r.out, needle))
+        fail_msg("wim %s: status %d, stderr '%s', wanted '%s'", args, r.status, r.out, needle);
+    assert_true(strncmp(r.out, "wim: error: ", 12) == 0);
+    assert_ptr_equal(strchr(r.out, '\n'), r.out + strlen(r.out) - 1); /* exactly one line */
+}
+
+static void test_bad_model(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("missing.gguf"), path_in_dir("doc.txt"));
+    expect_error(args, "cannot open model");
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("notgguf.gguf"), path_in_dir("doc.txt"));
+    expect_error(args, "is not a GGUF model file");
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("truncated.gguf"), path_in_dir("doc.txt"));
+    expect_error(args, "cannot load model");
+}
+
+static void expect_doc_error(const char *doc, const char *query, const char *needle)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s -f %s -q '%s'", TINY, path_in_dir(doc), query);
+    expect_error(args, needle);
+}
+
+static void test_bad_document_and_query(void **state)
+{
+    (void)state;
+    expect_doc_error("empty.txt", "q", "document is empty");
+    expect_doc_error("nul.txt", "q", "document contains a NUL byte at offset 3");
+    expect_doc_error("latin1.txt", "q", "document is not valid UTF-8 at byte offset 3");
+    expect_doc_error("doc.txt", "", "query is empty");
+    expect_doc_error("big.txt", "q", "more than the context limit of 8192 tokens");
+    expect_doc_error("missing.txt", "q", "cannot open document");
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s -f %s -q q -c 64", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "context limit of 64 tokens (set by -c)");
+}
+
+static void test_bad_flags(void **state)
+{
+    (void)state;
+    expect_error("--frobnicate", "unknown option '--frobnicate'");
+    expect_error("-m x.gguf -f y --segment-tokens ten -q q", "--segment-tokens needs a whole number");
+    expect_error("-m x.gguf -f y --mode fast -q q", "--mode: unknown value 'fast'");
+    expect_error("-m x.gguf -f y -q", "-q needs a value");
+    expect_error("-f y -q q", "no model given");
+}
+
+static void test_json_lines_parse(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where did {the keeper} go? <|im_end|>' --json --segment-tokens 8 "
+             "--max-margin-tokens 4 --max-answer-tokens 4",
+             TINY, path_in_dir("doc.txt"));
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    int lines = 0, margins = 0;
+    const char *first = NULL, *last = NULL;
+    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        if (!j) fail_msg("not JSON: %s", line);
+        const char *ev = cJSON_GetObjectItem(j, "event")->valuestring;
+        if (!first) first = strcmp(ev, "start") == 0 ? "start" : "other";
+        last = strcmp(ev, "done") == 0 ? "done" : "other";
+        margins += strcmp(ev, "margin") == 0;
+        cJSON_Delete(j);
+        lines++;
+    }
+    assert_true(lines > 4);
+    assert_string_equal(first, "start");
+    assert_string_equal(last, "done");
+    assert_true(margins >= 2); /* 8-token segments: the document is cut at least twice */
+}
+
+static void test_input_json_reference_format(void **state)
+{
+    (void)state;
+    const char *json = "{\"context\": \"The pier {0} closed. The keeper left.\", "
+                       "\"query\": \"Why?\", \"target\": \"storm\"}";
+    write_bytes("task.json", json, strlen(json));
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s --input-json %s --json --max-answer-tokens 2", TINY,
+             path_in_dir("task.json"));
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"query\":\"Why?\""));
+    write_bytes("bad.json", "{\"query\": 1}", 12);
+    snprintf(args, sizeof args, "-m %s --input-json %s", TINY, path_in_dir("bad.json"));
+    expect_error(args, "string \"context\"");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_model),
+        cmocka_unit_test(test_bad_document_and_query),
+        cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_json_lines_parse),
+        cmocka_unit_test(test_input_json_reference_format),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
