@@ -49,16 +49,16 @@ typedef struct wim_model_params {
 typedef struct wim_options {
     wim_mode mode;
     wim_classify classify;
-    int segment_tokens;     /* target segment length in model tokens (4096) */
-    int max_margin_tokens;  /* per margin (100) */
-    int max_verdict_tokens; /* per classification answer (10) */
-    int max_answer_tokens;  /* final answer (100) */
-    float temp;             /* 0 = greedy (default) */
-    float top_p;            /* nucleus sampling when temp > 0 (1.0 = off) */
-    uint32_t seed;          /* sampler seed when temp > 0 */
-    int n_threads;          /* 0 = one per online CPU */
-    int n_ctx;              /* 0 = enough for document and prompts, capped by the model */
-    int n_batch;            /* prefill micro-batch in tokens (512) */
+    int segment_tokens;            /* target segment length in model tokens (4096) */
+    int max_margin_tokens;         /* per margin (100) */
+    int max_verdict_tokens;        /* per classification answer (10) */
+    int max_answer_tokens;         /* final answer (100) */
+    float temp;                    /* 0 = greedy (default) */
+    float top_p;                   /* nucleus sampling when temp > 0 (1.0 = off) */
+    uint32_t seed;                 /* sampler seed when temp > 0 */
+    int n_threads;                 /* 0 = one per online CPU */
+    int n_ctx;                     /* 0 = enough for document and prompts, capped by the model */
+    int n_batch;                   /* prefill micro-batch in tokens (512) */
     const char *templates_dir;     /* directory of *.txt prompt overrides, or NULL */
     const char *user_header;       /* chat text before user content, or NULL = model's */
     const char *generation_header; /* chat text after user content, or NULL = model's */

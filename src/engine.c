@@ -51,11 +51,11 @@ void wim_options_default(wim_options *o)
 
 static int check_options(const wim_options *o, char *err, size_t errlen)
 {
-    const char *bad = o->segment_tokens < 1       ? "segment tokens must be at least 1"
-                      : o->max_margin_tokens < 1  ? "max margin tokens must be at least 1"
-                      : o->max_verdict_tokens < 1 ? "max verdict tokens must be at least 1"
-                      : o->max_answer_tokens < 1  ? "max answer tokens must be at least 1"
-                      : o->temp < 0               ? "temperature must not be negative"
+    const char *bad = o->segment_tokens < 1           ? "segment tokens must be at least 1"
+                      : o->max_margin_tokens < 1      ? "max margin tokens must be at least 1"
+                      : o->max_verdict_tokens < 1     ? "max verdict tokens must be at least 1"
+                      : o->max_answer_tokens < 1      ? "max answer tokens must be at least 1"
+                      : o->temp < 0                   ? "temperature must not be negative"
                       : o->top_p <= 0 || o->top_p > 1 ? "top-p must be in (0, 1]"
                       : o->n_threads < 0              ? "threads must not be negative"
                       : o->n_ctx < 0                  ? "context size must not be negative"
@@ -359,7 +359,8 @@ static int check_text(wim_session *s, const char *what, const char *text, size_t
     size_t bad;
     const char *nul = memchr(text, '\0', len);
     size_t blank = 0;
-    while (blank < len && strchr(" \t\r\n\f\v", text[blank])) blank++;
+    while (blank < len && strchr(" \t\r\n\f\v", text[blank]))
+        blank++;
     if (blank == len)
         snprintf(s->err, sizeof s->err, "%s is empty", what);
     else if (nul)
@@ -378,8 +379,8 @@ static int doc_tokenize(wim_session *s, wim_doc *d)
     if (!d->tok_off) return -1;
     for (int i = 0; i < d->n; i++) {
         d->tok_off[i] = d->tok.n;
-        if (wim_tokens_add_text(s->m, &d->tok, d->text + d->spans[i].start, d->spans[i].len,
-                                false, false) != 0)
+        if (wim_tokens_add_text(s->m, &d->tok, d->text + d->spans[i].start, d->spans[i].len, false,
+                                false) != 0)
             return -1;
     }
     d->tok_off[d->n] = d->tok.n;
@@ -518,9 +519,12 @@ static int classify(wim_session *s, int seg, const char *text, size_t len, bool 
         wim_strbuf_append_utf8(&shown, raw.s ? raw.s : "", raw.len);
         wim_verdict v = wim_verdict_parse(wim_strbuf_str(&shown));
         *relevant = v.relevant;
-        emit(s, (wim_event){.type = WIM_EVENT_VERDICT, .segment = seg,
-                            .text = wim_strbuf_str(&shown), .relevant = v.relevant,
-                            .parsed = v.parsed, .reason = v.reason});
+        emit(s, (wim_event){.type = WIM_EVENT_VERDICT,
+                            .segment = seg,
+                            .text = wim_strbuf_str(&shown),
+                            .relevant = v.relevant,
+                            .parsed = v.parsed,
+                            .reason = v.reason});
     }
     wim_tokens_free(&prompt);
     wim_strbuf_free(&raw);
@@ -567,7 +571,9 @@ static int take_margin(wim_session *s, wim_doc *d, int i, const wim_tokens *prom
     wim_strbuf_free(&raw);
     if (n < 0) return -1;
     s->st.n_margins++;
-    emit(s, (wim_event){.type = WIM_EVENT_MARGIN, .segment = i, .n_tokens = n,
+    emit(s, (wim_event){.type = WIM_EVENT_MARGIN,
+                        .segment = i,
+                        .n_tokens = n,
                         .text = wim_strbuf_str(&margin)});
     bool relevant = false;
     const char *note = wim_strbuf_str(&margin);
@@ -576,8 +582,12 @@ static int take_margin(wim_session *s, wim_doc *d, int i, const wim_tokens *prom
         wim_verdict v = wim_verdict_parse(note);
         relevant = v.relevant;
         note = v.reason;
-        emit(s, (wim_event){.type = WIM_EVENT_VERDICT, .segment = i, .text = margin.s ? margin.s : "",
-                            .relevant = v.relevant, .parsed = v.parsed, .reason = v.reason});
+        emit(s, (wim_event){.type = WIM_EVENT_VERDICT,
+                            .segment = i,
+                            .text = margin.s ? margin.s : "",
+                            .relevant = v.relevant,
+                            .parsed = v.parsed,
+                            .reason = v.reason});
     } else {
         rc = classify(s, i, note, strlen(note), false, &relevant);
     }

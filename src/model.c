@@ -104,7 +104,8 @@ static int reserve(wim_tokens *t, int more)
 {
     if (t->n + more <= t->cap) return 0;
     int cap = t->cap ? t->cap : 256;
-    while (cap < t->n + more) cap *= 2;
+    while (cap < t->n + more)
+        cap *= 2;
     llama_token *v = realloc(t->v, (size_t)cap * sizeof *v);
     if (!v) return -1;
     t->v = v;
@@ -116,8 +117,8 @@ int wim_tokens_add_text(const wim_model *m, wim_tokens *t, const char *text, siz
                         bool add_special, bool parse_special)
 {
     if (len > INT32_MAX / 2) return -1;
-    int n = llama_tokenize(m->vocab, text, (int32_t)len, t->v ? t->v + t->n : NULL,
-                           t->cap - t->n, add_special, parse_special);
+    int n = llama_tokenize(m->vocab, text, (int32_t)len, t->v ? t->v + t->n : NULL, t->cap - t->n,
+                           add_special, parse_special);
     if (n < 0) {
         if (reserve(t, -n) != 0) return -1;
         n = llama_tokenize(m->vocab, text, (int32_t)len, t->v + t->n, t->cap - t->n, add_special,

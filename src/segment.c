@@ -36,12 +36,13 @@ typedef struct segmenter {
     size_t errlen;
     piece *pieces;
     size_t n_pieces, cap_pieces;
+    wim_span *spans; /* the segments */
+    size_t n_spans, cap_spans;
 } segmenter;
 
 __attribute__((format(printf, 2, 3))) static void set_error(segmenter *sg, const char *fmt, ...)
 {
-    if (!sg->err || sg->errlen == 0)
-        return;
+    if (!sg->err || sg->errlen == 0) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(sg->err, sg->errlen, fmt, ap);
@@ -64,16 +65,31 @@ static bool fits(const segmenter *sg, int tokens)
     return tokens <= sg->max_tokens;
 }
 
+/* items, grown if need be to hold n + 1 of them; NULL when out of memory. */
+static void *room_for_one_more(void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap) return items;
+    size_t bigger = *cap ? 2 * *cap : 64;
+    void *grown = realloc(items, bigger * size);
+    if (grown) *cap = bigger;
+    return grown;
+}
+
 static int add_piece(segmenter *sg, size_t start, size_t end, int tokens)
 {
-    if (sg->n_pieces == sg->cap_pieces) {
-        size_t cap = sg->cap_pieces ? 2 * sg->cap_pieces : 64;
-        piece *grown = realloc(sg->pieces, cap * sizeof *grown);
-        if (!grown) return fail(sg, "out of memory");
-        sg->pieces = grown;
-        sg->cap_pieces = cap;
-    }
-    sg->pieces[sg->n_pieces++] = (piece){start, end, tokens};
+    piece *p = room_for_one_more(sg->pieces, sg->n_pieces, &sg->cap_pieces, sizeof *p);
+    if (!p) return fail(sg, "out of memory");
+    sg->pieces = p;
+    p[sg->n_pieces++] = (piece){start, end, tokens};
+    return 0;
+}
+
+static int add_span(segmenter *sg, size_t start, size_t end)
+{
+    wim_span *s = room_for_one_more(sg->spans, sg->n_spans, &sg->cap_spans, sizeof *s);
+    if (!s) return fail(sg, "out of memory");
+    sg->spans = s;
+    s[sg->n_spans++] = (wim_span){start, end - start};
     return 0;
 }
 
@@ -227,21 +243,12 @@ static int pack_segment(segmenter *sg, size_t first, size_t *last)
     return 0;
 }
 
-static int pack_pieces(segmenter *sg, wim_span **out, size_t *n_out)
+static int pack_pieces(segmenter *sg)
 {
-    wim_span *spans = malloc(sg->n_pieces * sizeof *spans);
-    if (!spans) return fail(sg, "out of memory");
-    size_t n = 0;
-    for (size_t first = 0, last; first < sg->n_pieces; first = last + 1) {
-        if (pack_segment(sg, first, &last) != 0) {
-            free(spans);
+    for (size_t first = 0, last; first < sg->n_pieces; first = last + 1)
+        if (pack_segment(sg, first, &last) != 0 ||
+            add_span(sg, sg->pieces[first].start, sg->pieces[last].end) != 0)
             return -1;
-        }
-        size_t start = sg->pieces[first].start;
-        spans[n++] = (wim_span){start, sg->pieces[last].end - start};
-    }
-    *out = spans;
-    *n_out = n;
     return 0;
 }
 
@@ -268,11 +275,14 @@ int wim_segment(const char *text, size_t len, int max_tokens, wim_token_count_fn
                     .user = user,
                     .err = err,
                     .errlen = errlen};
-    *out = NULL;
-    *n_out = 0;
-    int rc = 0;
-    if (check_input(&sg) != 0 || cut_into_pieces(&sg) != 0 || pack_pieces(&sg, out, n_out) != 0)
-        rc = -1;
+    bool ok = check_input(&sg) == 0 && cut_into_pieces(&sg) == 0 && pack_pieces(&sg) == 0;
     free(sg.pieces);
-    return rc;
+    if (!ok) {
+        free(sg.spans);
+        sg.spans = NULL;
+        sg.n_spans = 0;
+    }
+    *out = sg.spans;
+    *n_out = sg.n_spans;
+    return ok ? 0 : -1;
 }

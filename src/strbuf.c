@@ -11,7 +11,8 @@ bool wim_strbuf_append(wim_strbuf *b, const char *text, size_t len)
 {
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + len + 1) cap *= 2;
+        while (cap < b->len + len + 1)
+            cap *= 2;
         char *s = realloc(b->s, cap);
         if (!s) return false;
         b->s = s;

@@ -24,8 +24,7 @@ const char *wim_template_name(wim_template_id id)
 static int template_id_by_name(const char *name, size_t len)
 {
     for (int i = 0; i < WIM_TPL_COUNT; i++)
-        if (strlen(template_names[i]) == len && memcmp(template_names[i], name, len) == 0)
-            return i;
+        if (strlen(template_names[i]) == len && memcmp(template_names[i], name, len) == 0) return i;
     return -1;
 }
 
@@ -171,7 +170,8 @@ int wim_template_fill(const char *tmpl, const wim_value *vals, size_t n_vals, wi
 char *wim_pieces_join(const wim_piece *p, int n)
 {
     size_t len = 0;
-    for (int i = 0; i < n; i++) len += p[i].len;
+    for (int i = 0; i < n; i++)
+        len += p[i].len;
     char *s = malloc(len + 1);
     if (!s) return NULL;
     len = 0;

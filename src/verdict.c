@@ -16,7 +16,8 @@ static const char *skip_decoration(const char *p)
             p++;
         if (strncmp(p, "```", 3) != 0) return p;
         p += 3;
-        while (isalpha((unsigned char)*p)) p++; /* fence language tag */
+        while (isalpha((unsigned char)*p))
+            p++; /* fence language tag */
     }
 }
 
@@ -37,9 +38,11 @@ static size_t answer_word(const char *p, bool *yes)
 /* After the word: emphasis, then '#' or ':' or '.' or '-', then spaces. */
 static const char *skip_separator(const char *p)
 {
-    while (*p == '*' || *p == '"' || *p == '\'' || *p == ' ') p++;
+    while (*p == '*' || *p == '"' || *p == '\'' || *p == ' ')
+        p++;
     if (*p == '#' || *p == ':' || *p == '.' || *p == '-' || *p == ',') p++;
-    while (isspace((unsigned char)*p)) p++;
+    while (isspace((unsigned char)*p))
+        p++;
     return p;
 }
 

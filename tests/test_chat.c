@@ -62,7 +62,8 @@ static void test_headers_from_model_templates(void **state)
 static int count_token(const wim_tokens *t, llama_token id)
 {
     int n = 0;
-    for (int i = 0; i < t->n; i++) n += t->v[i] == id;
+    for (int i = 0; i < t->n; i++)
+        n += t->v[i] == id;
     return n;
 }
 
@@ -93,17 +94,16 @@ static void test_header_overrides(void **state)
     (void)state;
     wim_chat c;
     char err[256];
-    assert_int_equal(wim_chat_init(&c, NULL, "S{query}", "[{system}]<user>", "</user><bot>", err,
-                                   sizeof err),
-                     0);
+    assert_int_equal(
+        wim_chat_init(&c, NULL, "S{query}", "[{system}]<user>", "</user><bot>", err, sizeof err),
+        0);
     assert_string_equal(c.user_header, "[S{query}]<user>");
     assert_string_equal(c.generation_header, "</user><bot>");
     wim_chat_free(&c);
     assert_int_equal(wim_chat_init(&c, NULL, "S", NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "--user-header"));
-    assert_int_equal(wim_chat_init(&c, "{% not a known template %}", "S", NULL, NULL, err,
-                                   sizeof err),
-                     -1);
+    assert_int_equal(
+        wim_chat_init(&c, "{% not a known template %}", "S", NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "--generation-header"));
 }
 

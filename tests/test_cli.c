@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define WIM WIM_BIN_DIR "/wim"
+#define WIM  WIM_BIN_DIR "/wim"
 #define TINY WIM_TEST_MODELS "/tiny-qwen2.gguf"
 
 static char dir[] = "/tmp/wim-cli-XXXXXX";
@@ -53,7 +53,8 @@ static int setup(void **state)
     if (in) fclose(in);
     write_bytes("truncated.gguf", head, n);
     FILE *big = fopen(path_in_dir("big.txt"), "wb");
-    for (int i = 0; i < 3000; i++) fprintf(big, "Line %d of a very long ledger of ships. ", i);
+    for (int i = 0; i < 3000; i++)
+        fprintf(big, "Line %d of a very long ledger of ships. ", i);
     fclose(big);
     return 0;
 }
@@ -75,7 +76,8 @@ typedef struct result {
 static void run(result *r, int stream, const char *args)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s %s", WIM, args, stream == 2 ? "2>&1 >/dev/null" : "2>/dev/null");
+    snprintf(cmd, sizeof cmd, "%s %s %s", WIM, args,
+             stream == 2 ? "2>&1 >/dev/null" : "2>/dev/null");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(r->out, 1, sizeof r->out - 1, p);
@@ -98,11 +100,14 @@ static void test_bad_model(void **state)
 {
     (void)state;
     char args[1024];
-    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("missing.gguf"), path_in_dir("doc.txt"));
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("missing.gguf"),
+             path_in_dir("doc.txt"));
     expect_error(args, "cannot open model");
-    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("notgguf.gguf"), path_in_dir("doc.txt"));
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("notgguf.gguf"),
+             path_in_dir("doc.txt"));
     expect_error(args, "is not a GGUF model file");
-    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("truncated.gguf"), path_in_dir("doc.txt"));
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("truncated.gguf"),
+             path_in_dir("doc.txt"));
     expect_error(args, "cannot load model");
 }
 
@@ -131,7 +136,8 @@ static void test_bad_flags(void **state)
 {
     (void)state;
     expect_error("--frobnicate", "unknown option '--frobnicate'");
-    expect_error("-m x.gguf -f y --segment-tokens ten -q q", "--segment-tokens needs a whole number");
+    expect_error("-m x.gguf -f y --segment-tokens ten -q q",
+                 "--segment-tokens needs a whole number");
     expect_error("-m x.gguf -f y --mode fast -q q", "--mode: unknown value 'fast'");
     expect_error("-m x.gguf -f y -q", "-q needs a value");
     expect_error("-f y -q q", "no model given");

@@ -108,7 +108,8 @@ static int on_event(const wim_event *ev, void *user)
 static int count(const record *r, wim_event_type t)
 {
     int n = 0;
-    for (int i = 0; i < r->n; i++) n += r->type[i] == t;
+    for (int i = 0; i < r->n; i++)
+        n += r->type[i] == t;
     return n;
 }
 

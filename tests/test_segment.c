@@ -182,7 +182,7 @@ static void test_utf8_floor_and_ceil_land_on_boundaries(void **state)
 static void expect_spans(const wim_span *spans, size_t n, const wim_span *want, size_t n_want)
 {
     assert_int_equal(n, n_want);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n_want; i++) {
         if (spans[i].start != want[i].start || spans[i].len != want[i].len)
             fail_msg("segment %zu is [%zu, +%zu), expected [%zu, +%zu)", i, spans[i].start,
                      spans[i].len, want[i].start, want[i].len);

@@ -85,7 +85,8 @@ static void test_builtin_prompts_have_their_placeholders(void **state)
     assert_non_null(strstr(t.text[WIM_TPL_CLASSIFY_SEGMENT], "{segment}"));
     assert_non_null(strstr(t.text[WIM_TPL_ANSWER], "{margins}"));
     assert_non_null(strstr(t.text[WIM_TPL_EXTRACT_ONEPASS], "YES#"));
-    for (int i = 0; i < WIM_TPL_COUNT; i++) assert_true(strlen(t.text[i]) > 0);
+    for (int i = 0; i < WIM_TPL_COUNT; i++)
+        assert_true(strlen(t.text[i]) > 0);
     wim_templates_free(&t);
 }
 

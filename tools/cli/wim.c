@@ -29,6 +29,7 @@ typedef struct cli {
     const char *doc_path;   /* "-" = stdin */
     const char *input_json; /* reference-format JSON with context and query */
     const char *query;
+    char *owned_query; /* the query read from --input-json, when -q gave none */
     bool json, quiet;
     wim_options o;
     wim_model_params mp;
@@ -121,11 +122,34 @@ static bool is(const char *arg, const char *s, const char *l)
     return (s && strcmp(arg, s) == 0) || strcmp(arg, l) == 0;
 }
 
-static const char *const valued_flags[] = {
-    "-m", "--model", "-f", "--file", "-q", "--query", "--input-json", "--mode", "--classify",
-    "--segment-tokens", "--max-margin-tokens", "--max-verdict-tokens", "--max-answer-tokens",
-    "--temp", "--top-p", "--seed", "-t", "--threads", "-c", "--ctx-size", "-b", "--batch-size",
-    "-ngl", "--n-gpu-layers", "--templates", "--user-header", "--generation-header", NULL};
+static const char *const valued_flags[] = {"-m",
+                                           "--model",
+                                           "-f",
+                                           "--file",
+                                           "-q",
+                                           "--query",
+                                           "--input-json",
+                                           "--mode",
+                                           "--classify",
+                                           "--segment-tokens",
+                                           "--max-margin-tokens",
+                                           "--max-verdict-tokens",
+                                           "--max-answer-tokens",
+                                           "--temp",
+                                           "--top-p",
+                                           "--seed",
+                                           "-t",
+                                           "--threads",
+                                           "-c",
+                                           "--ctx-size",
+                                           "-b",
+                                           "--batch-size",
+                                           "-ngl",
+                                           "--n-gpu-layers",
+                                           "--templates",
+                                           "--user-header",
+                                           "--generation-header",
+                                           NULL};
 
 static bool takes_value(const char *arg)
 {
@@ -138,31 +162,48 @@ static bool takes_value(const char *arg)
 static bool parse_valued(cli *c, const char *arg, const char *v)
 {
     wim_options *o = &c->o;
-    if (is(arg, "-m", "--model")) c->model_path = v;
-    else if (is(arg, "-f", "--file")) c->doc_path = v;
-    else if (is(arg, "-q", "--query")) c->query = v;
-    else if (is(arg, NULL, "--input-json")) c->input_json = v;
-    else if (is(arg, NULL, "--mode")) o->mode = parse_choice(arg, v, "wim", "llm", "rag");
+    if (is(arg, "-m", "--model"))
+        c->model_path = v;
+    else if (is(arg, "-f", "--file"))
+        c->doc_path = v;
+    else if (is(arg, "-q", "--query"))
+        c->query = v;
+    else if (is(arg, NULL, "--input-json"))
+        c->input_json = v;
+    else if (is(arg, NULL, "--mode"))
+        o->mode = parse_choice(arg, v, "wim", "llm", "rag");
     else if (is(arg, NULL, "--classify"))
         o->classify = parse_choice(arg, v, "two-pass", "one-pass", NULL);
-    else if (is(arg, NULL, "--segment-tokens")) o->segment_tokens = parse_long(arg, v, 1, INT_MAX);
+    else if (is(arg, NULL, "--segment-tokens"))
+        o->segment_tokens = parse_long(arg, v, 1, INT_MAX);
     else if (is(arg, NULL, "--max-margin-tokens"))
         o->max_margin_tokens = parse_long(arg, v, 1, INT_MAX);
     else if (is(arg, NULL, "--max-verdict-tokens"))
         o->max_verdict_tokens = parse_long(arg, v, 1, INT_MAX);
     else if (is(arg, NULL, "--max-answer-tokens"))
         o->max_answer_tokens = parse_long(arg, v, 1, INT_MAX);
-    else if (is(arg, NULL, "--temp")) o->temp = parse_float(arg, v);
-    else if (is(arg, NULL, "--top-p")) o->top_p = parse_float(arg, v);
-    else if (is(arg, NULL, "--seed")) o->seed = (uint32_t)parse_long(arg, v, 0, UINT32_MAX);
-    else if (is(arg, "-t", "--threads")) o->n_threads = parse_long(arg, v, 1, 1024);
-    else if (is(arg, "-c", "--ctx-size")) o->n_ctx = parse_long(arg, v, 1, INT_MAX);
-    else if (is(arg, "-b", "--batch-size")) o->n_batch = parse_long(arg, v, 1, 1 << 20);
-    else if (is(arg, "-ngl", "--n-gpu-layers")) c->mp.n_gpu_layers = parse_long(arg, v, 0, 10000);
-    else if (is(arg, NULL, "--templates")) o->templates_dir = v;
-    else if (is(arg, NULL, "--user-header")) o->user_header = v;
-    else if (is(arg, NULL, "--generation-header")) o->generation_header = v;
-    else return false;
+    else if (is(arg, NULL, "--temp"))
+        o->temp = parse_float(arg, v);
+    else if (is(arg, NULL, "--top-p"))
+        o->top_p = parse_float(arg, v);
+    else if (is(arg, NULL, "--seed"))
+        o->seed = (uint32_t)parse_long(arg, v, 0, UINT32_MAX);
+    else if (is(arg, "-t", "--threads"))
+        o->n_threads = parse_long(arg, v, 1, 1024);
+    else if (is(arg, "-c", "--ctx-size"))
+        o->n_ctx = parse_long(arg, v, 1, INT_MAX);
+    else if (is(arg, "-b", "--batch-size"))
+        o->n_batch = parse_long(arg, v, 1, 1 << 20);
+    else if (is(arg, "-ngl", "--n-gpu-layers"))
+        c->mp.n_gpu_layers = parse_long(arg, v, 0, 10000);
+    else if (is(arg, NULL, "--templates"))
+        o->templates_dir = v;
+    else if (is(arg, NULL, "--user-header"))
+        o->user_header = v;
+    else if (is(arg, NULL, "--generation-header"))
+        o->generation_header = v;
+    else
+        return false;
     return true;
 }
 
@@ -230,10 +271,11 @@ static char *read_input_json(cli *c, size_t *len)
     free(text);
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(j, "context");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "query");
-    if (!cJSON_IsString(ctx)) die("'%s' is not a JSON object with a string \"context\"", c->input_json);
+    if (!cJSON_IsString(ctx))
+        die("'%s' is not a JSON object with a string \"context\"", c->input_json);
     char *doc = strdup(ctx->valuestring);
     *len = strlen(doc);
-    if (!c->query && cJSON_IsString(q)) c->query = strdup(q->valuestring);
+    if (!c->query && cJSON_IsString(q)) c->query = c->owned_query = strdup(q->valuestring);
     cJSON_Delete(j);
     return doc;
 }
@@ -273,7 +315,8 @@ static void show_progress(view *v, const wim_event *ev)
     double secs = ev->elapsed_ms / 1e3;
     double rate = secs > 0 ? st->n_read_tokens / secs : 0;
     double eta = rate > 0 ? (st->n_doc_tokens - st->n_read_tokens) / rate : 0;
-    fprintf(stderr, "%s[wim] segment %d/%d · %d/%d tokens · %.0f tok/s · %d:%02d elapsed · ETA %d:%02d%s",
+    fprintf(stderr,
+            "%s[wim] segment %d/%d · %d/%d tokens · %.0f tok/s · %d:%02d elapsed · ETA %d:%02d%s",
             v->tty ? "\r\033[K" : "", ev->segment + 1, ev->n_segments, st->n_read_tokens,
             st->n_doc_tokens, rate, (int)secs / 60, (int)secs % 60, (int)eta / 60, (int)eta % 60,
             v->tty ? "" : "\n");
@@ -301,8 +344,8 @@ static void show_event(view *v, const wim_event *ev)
     case WIM_EVENT_VERDICT:
         clear_progress(v);
         fprintf(stderr, "[verdict %d/%d] %s%s%s\n", ev->segment + 1, ev->n_segments,
-                ev->relevant ? "relevant" : "not relevant", ev->parsed ? "" : " (unclear answer: ",
-                ev->parsed ? "" : ev->text);
+                ev->relevant ? "relevant" : "not relevant",
+                ev->parsed ? "" : " (unclear answer: ", ev->parsed ? "" : ev->text);
         break;
     case WIM_EVENT_ANSWER_TOKEN:
     case WIM_EVENT_DONE:
@@ -322,8 +365,10 @@ static void print_json(const wim_event *ev)
 static int on_event(const wim_event *ev, void *user)
 {
     view *v = user;
-    if (v->json) print_json(ev);
-    else if (!v->quiet) show_event(v, ev);
+    if (v->json)
+        print_json(ev);
+    else if (!v->quiet)
+        show_event(v, ev);
     if (!v->json && ev->type == WIM_EVENT_ANSWER_TOKEN) {
         fputs(ev->text, stdout);
         fflush(stdout);
@@ -365,5 +410,6 @@ int main(int argc, char **argv)
     wim_session_free(s);
     wim_model_free(m);
     free(doc);
+    free(c.owned_query);
     return rc == 0 ? 0 : 1;
 }
