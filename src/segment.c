@@ -135,7 +135,8 @@ static int longest_fitting_prefix(segmenter *sg, size_t start, size_t end, size_
 }
 
 /* Just after the last whitespace in the latter half of text[start..cut), or cut
- * if there is none there: words stay whole unless that wastes half the room. */
+ * if there is none there: words stay whole unless that wastes half the room.
+ * No-break spaces are not whitespace here, as they ask not to be cut. */
 static size_t after_last_whitespace(const char *text, size_t start, size_t cut)
 {
     size_t half = start + (cut - start) / 2;
@@ -143,7 +144,7 @@ static size_t after_last_whitespace(const char *text, size_t start, size_t cut)
         size_t prev = wim_utf8_floor(text, cut, pos - 1);
         uint32_t cp;
         if (prev < half) break;
-        if (wim_utf8_decode(text, cut, prev, &cp) > 0 && u_isUWhiteSpace((UChar32)cp)) return pos;
+        if (wim_utf8_decode(text, cut, prev, &cp) > 0 && u_isWhitespace((UChar32)cp)) return pos;
         pos = prev;
     }
     return cut;

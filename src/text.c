@@ -63,12 +63,24 @@ bool wim_utf8_valid(const char *s, size_t len, size_t *bad_offset)
     return true;
 }
 
-size_t wim_utf8_floor(const char *s, size_t len, size_t pos)
+/* Where the character holding s[pos] starts; a character is at most 4 bytes,
+ * so no more than 3 continuation bytes are stepped over. */
+static size_t start_of_char(const char *s, size_t pos)
 {
-    if (pos >= len) return len;
-    while (pos > 0 && is_continuation((unsigned char)s[pos]))
+    for (int back = 0; back < 3 && pos > 0 && is_continuation((unsigned char)s[pos]); back++)
         pos--;
     return pos;
+}
+
+size_t wim_utf8_floor(const char *s, size_t len, size_t pos)
+{
+    if (pos < len) return start_of_char(s, pos);
+    if (len == 0) return 0;
+    /* The end is a boundary unless the text stops inside its last character. */
+    size_t last = start_of_char(s, len - 1);
+    unsigned char second_min, second_max;
+    size_t n = sequence_length((unsigned char)s[last], &second_min, &second_max);
+    return n > len - last ? last : len;
 }
 
 size_t wim_utf8_ceil(const char *s, size_t len, size_t pos)

@@ -21,7 +21,9 @@ bool wim_utf8_valid(const char *s, size_t len, size_t *bad_offset);
  * length in bytes, or 0 if no valid character starts there. */
 size_t wim_utf8_decode(const char *s, size_t len, size_t pos, uint32_t *cp);
 
-/* The largest character boundary <= pos in valid UTF-8 s[0..len); len if pos >= len. */
+/* The largest character boundary <= pos in valid UTF-8 s[0..len). s may stop
+ * inside its last character (text still streaming in); then, for pos >= len,
+ * that is where the character starts, so s[0..floor) holds whole characters. */
 size_t wim_utf8_floor(const char *s, size_t len, size_t pos);
 
 /* The smallest character boundary >= pos in valid UTF-8 s[0..len); len if pos >= len. */

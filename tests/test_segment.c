@@ -49,6 +49,14 @@ static int count_bytes(const char *text, size_t len, void *user)
     return (int)len;
 }
 
+/* Superadditive, so a segment counts more than its sentences added up. */
+static int count_quadratic(const char *text, size_t len, void *user)
+{
+    (void)text;
+    (void)user;
+    return (int)(len * len / 10);
+}
+
 static int count_fails(const char *text, size_t len, void *user)
 {
     (void)text;
@@ -76,8 +84,10 @@ static int load_vocab(void **state)
     params.vocab_only = true;
     fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
-    f->model = llama_model_load_from_file(WIM_VOCAB_DIR "/ggml-vocab-qwen2.gguf", params);
+    const char *path = WIM_VOCAB_DIR "/ggml-vocab-qwen2.gguf";
+    f->model = llama_model_load_from_file(path, params);
     if (!f->model) {
+        fprintf(stderr, "cannot load the vocabulary %s\n", path);
         free(f);
         return -1;
     }
@@ -177,6 +187,19 @@ static void test_utf8_floor_and_ceil_land_on_boundaries(void **state)
     }
 }
 
+static void test_utf8_floor_of_the_end_drops_a_truncated_character(void **state)
+{
+    (void)state;
+    assert_int_equal(wim_utf8_floor("", 0, 0), 0);
+    assert_int_equal(wim_utf8_floor("ab", 2, 2), 2);
+    assert_int_equal(wim_utf8_floor("a\xC3\xA9", 3, 3), 3);
+    assert_int_equal(wim_utf8_floor("a\xC3", 2, 2), 1);
+    assert_int_equal(wim_utf8_floor("a\xE2\x82", 3, 3), 1);
+    assert_int_equal(wim_utf8_floor("a\xE2\x82", 3, 9), 1);
+    assert_int_equal(wim_utf8_floor("\xF0\x9F\x98", 3, 3), 0);
+    assert_int_equal(wim_utf8_floor("\xF0\x9F\x98\x80", 4, 4), 4);
+}
+
 /* ---- exact segmentation cases ---- */
 
 static void expect_spans(const wim_span *spans, size_t n, const wim_span *want, size_t n_want)
@@ -252,6 +275,17 @@ static void test_long_sentence_ignores_whitespace_in_first_half(void **state)
     segment_exactly("ab cdefghijklmnop", 4, &f->bytes, want, 2);
 }
 
+static void test_long_sentence_is_cut_after_unicode_space_but_not_no_break_space(void **state)
+{
+    fixture *f = *state;
+    /* U+3000 ideographic space at bytes 6..8, in the latter half of the 11 that fit */
+    wim_span ideographic[] = {{0, 9}, {9, 9}};
+    segment_exactly("aaaaaa\u3000bbbbbbbbb", 4, &f->bytes, ideographic, 2);
+    /* U+00A0 no-break space at bytes 6..7: the cut stays at 11 */
+    wim_span no_break[] = {{0, 11}, {11, 6}};
+    segment_exactly("aaaaaa\u00A0bbbbbbbbb", 4, &f->bytes, no_break, 2);
+}
+
 static void test_long_sentence_is_never_cut_inside_a_character(void **state)
 {
     fixture *f = *state;
@@ -260,12 +294,29 @@ static void test_long_sentence_is_never_cut_inside_a_character(void **state)
     segment_exactly("😀😀😀😀😀", 3, &f->bytes, want, 3);
 }
 
+static void test_segment_over_the_limit_gives_back_sentences(void **state)
+{
+    (void)state;
+    /* sentences of 10 bytes: 10 each, 40 for two, 90 for three; their sum says
+     * three fit in 40, the count of the three says no, two do */
+    const char *text = "Aaaa bbb. Cccc ddd. Eeee fff. ";
+    wim_span *spans;
+    size_t n;
+    char err[256] = "";
+    assert_int_equal(
+        wim_segment(text, strlen(text), 40, count_quadratic, NULL, &spans, &n, err, sizeof err), 0);
+    wim_span want[] = {{0, 20}, {20, 10}};
+    expect_spans(spans, n, want, 2);
+    free(spans);
+}
+
 /* ---- errors ---- */
 
 static void expect_failure(const char *text, size_t len, int limit, wim_token_count_fn count,
                            const char *reason)
 {
-    wim_span *spans = (wim_span *)&spans; /* must be reset to NULL */
+    static wim_span stale;
+    wim_span *spans = &stale; /* must come back NULL */
     size_t n = 99;
     char err[256] = "";
     assert_int_equal(wim_segment(text, len, limit, count, NULL, &spans, &n, err, sizeof err), -1);
@@ -317,8 +368,8 @@ static size_t below(uint64_t *rng, size_t n)
 typedef struct doc {
     char *text;
     size_t len, cap;
-    bool tracks_ends; /* set where pieces meet so that the ends below are certain */
-    size_t *ends;     /* where ICU must see a sentence end */
+    bool tracks_ends; /* for kinds whose sentence ends ICU must find */
+    size_t *ends;     /* those ends, as generated */
     size_t n_ends, cap_ends;
 } doc;
 
@@ -816,13 +867,16 @@ int main(void)
         cmocka_unit_test(test_utf8_validation_is_strict),
         cmocka_unit_test(test_utf8_decode_reports_code_points),
         cmocka_unit_test(test_utf8_floor_and_ceil_land_on_boundaries),
+        cmocka_unit_test(test_utf8_floor_of_the_end_drops_a_truncated_character),
         cmocka_unit_test(test_three_sentences_with_room_for_two),
         cmocka_unit_test(test_whole_document_within_limit_is_one_segment),
         cmocka_unit_test(test_whitespace_stays_with_the_sentence_before),
         cmocka_unit_test(test_cjk_sentence_ends_are_boundaries),
         cmocka_unit_test(test_long_sentence_is_cut_after_whitespace),
         cmocka_unit_test(test_long_sentence_ignores_whitespace_in_first_half),
+        cmocka_unit_test(test_long_sentence_is_cut_after_unicode_space_but_not_no_break_space),
         cmocka_unit_test(test_long_sentence_is_never_cut_inside_a_character),
+        cmocka_unit_test(test_segment_over_the_limit_gives_back_sentences),
         cmocka_unit_test(test_errors_are_reported),
         cmocka_unit_test(test_errors_fit_a_small_buffer),
         cmocka_unit_test(test_generated_documents_with_tokenizer),

@@ -343,9 +343,12 @@ static void show_event(view *v, const wim_event *ev)
         break;
     case WIM_EVENT_VERDICT:
         clear_progress(v);
-        fprintf(stderr, "[verdict %d/%d] %s%s%s\n", ev->segment + 1, ev->n_segments,
-                ev->relevant ? "relevant" : "not relevant",
-                ev->parsed ? "" : " (unclear answer: ", ev->parsed ? "" : ev->text);
+        fprintf(stderr, "[verdict %d/%d] %s", ev->segment + 1, ev->n_segments,
+                ev->relevant ? "relevant" : "not relevant");
+        if (ev->parsed)
+            fprintf(stderr, "%s%s\n", *ev->reason ? ": " : "", ev->reason);
+        else
+            fprintf(stderr, " (unclear answer: %s)\n", ev->text);
         break;
     case WIM_EVENT_ANSWER_TOKEN:
     case WIM_EVENT_DONE:
