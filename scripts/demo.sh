@@ -8,7 +8,7 @@ bash scripts/setup.sh
 model=${WIM_MODEL:-models/qwen2-0.5b.gguf}
 if [ ! -f "$model" ]; then
   echo "demo: making $model, a random-weight Qwen2.5-0.5B-shaped model (about 500 MB)" >&2
-  build/bin/wim-mkmodel --preset qwen2-0.5b -o "$model"
+  build/bin/wim-mkmodel --preset qwen2-0.5b -o "$model" >&2
 fi
 if [ -z "${WIM_MODEL:-}" ]; then
   echo "demo: this model has random weights: its margins and answer are noise, its cost is real." >&2
