@@ -47,12 +47,15 @@ static double step(struct llama_context *ctx, struct llama_batch *b, int depth, 
     double t[64];
     for (int r = 0; r < reps; r++) {
         b->n_tokens = 0;
-        for (int i = 0; i < n_doc; i++) add(b, 1000 + i, depth + i, 0, false);
-        for (int k = 0; k < n_ride; k++) add(b, 2000 + k, depth, 1 + k, true);
+        for (int i = 0; i < n_doc; i++)
+            add(b, 1000 + i, depth + i, 0, false);
+        for (int k = 0; k < n_ride; k++)
+            add(b, 2000 + k, depth, 1 + k, true);
         double t0 = now_ms();
         if (llama_decode(ctx, *b) != 0) return -1;
         t[r] = now_ms() - t0;
-        for (int s = 0; s <= n_ride; s++) llama_memory_seq_rm(mem, s, depth, -1);
+        for (int s = 0; s <= n_ride; s++)
+            llama_memory_seq_rm(mem, s, depth, -1);
     }
     qsort(t, (size_t)reps, sizeof t[0], cmp_double);
     return t[reps / 2];
@@ -63,10 +66,14 @@ int main(int argc, char **argv)
     const char *path = NULL;
     int threads = 2, depth = 2048, reps = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "-m")) path = argv[i + 1];
-        else if (!strcmp(argv[i], "-t")) threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--depth")) depth = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "-m"))
+            path = argv[i + 1];
+        else if (!strcmp(argv[i], "-t"))
+            threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--depth"))
+            depth = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--reps"))
+            reps = atoi(argv[i + 1]);
     }
     if (!path || reps < 1 || reps > 64 || depth < 1) {
         fprintf(stderr, "usage: wim-stepcost -m MODEL.gguf [-t N] [--depth D] [--reps N<=64]\n");
@@ -85,10 +92,12 @@ int main(int argc, char **argv)
     struct llama_batch b = llama_batch_init(1024, 0, 1);
     for (int done = 0; done < depth; done += 512) { /* the document so far */
         b.n_tokens = 0;
-        for (int i = done; i < depth && i < done + 512; i++) add(&b, 500 + i % 3000, i, 0, false);
+        for (int i = done; i < depth && i < done + 512; i++)
+            add(&b, 500 + i % 3000, i, 0, false);
         llama_decode(ctx, b);
     }
-    for (int s = 1; s < 33; s++) llama_memory_seq_cp(llama_get_memory(ctx), 0, s, -1, -1);
+    for (int s = 1; s < 33; s++)
+        llama_memory_seq_cp(llama_get_memory(ctx), 0, s, -1, -1);
     step(ctx, &b, depth, 64, 1, 2); /* warm up */
     printf("depth %d, %d threads: median ms of one decode\n", depth, threads);
     printf("%6s %6s %10s %10s %10s\n", "batch", "riding", "doc only", "doc+ride", "ride only");

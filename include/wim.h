@@ -42,6 +42,11 @@ typedef enum wim_mode { WIM_MODE_WIM, WIM_MODE_LLM, WIM_MODE_RAG } wim_mode;
  * and stops writing it at once on NO#. */
 typedef enum wim_classify { WIM_CLASSIFY_TWO_PASS, WIM_CLASSIFY_ONE_PASS } wim_classify;
 
+/* When margins are written. SEQUENTIAL writes each right after its segment, as
+ * the reference code does. OVERLAP starts it there but lets its tokens ride in
+ * the next segments' prefill micro-batches. Greedy results are the same. */
+typedef enum wim_schedule { WIM_SCHEDULE_OVERLAP, WIM_SCHEDULE_SEQUENTIAL } wim_schedule;
+
 typedef struct wim_model_params {
     int n_gpu_layers; /* layers to offload; 0 = CPU only */
 } wim_model_params;
@@ -49,6 +54,7 @@ typedef struct wim_model_params {
 typedef struct wim_options {
     wim_mode mode;
     wim_classify classify;
+    wim_schedule schedule;
     int segment_tokens;            /* target segment length in model tokens (4096) */
     int max_margin_tokens;         /* per margin (100) */
     int max_verdict_tokens;        /* per classification answer (10) */
@@ -70,7 +76,8 @@ typedef enum wim_event_type {
     WIM_EVENT_SEGMENT,      /* a segment is fully prefilled (or classified, in rag) */
     WIM_EVENT_MARGIN,       /* a margin was written */
     WIM_EVENT_VERDICT,      /* a margin (wim) or segment (rag) was classified */
-    WIM_EVENT_ANSWER_TOKEN, /* one piece of the answer */
+    WIM_EVENT_ANSWER_TOKEN, /* one piece of an answer */
+    WIM_EVENT_ANSWER,       /* one question's answer is complete */
     WIM_EVENT_DONE          /* the run finished; stats are final */
 } wim_event_type;
 
@@ -97,15 +104,17 @@ typedef struct wim_event {
     double elapsed_ms;          /* since the run started (all types) */
     int segment;                /* 0-based segment index (PROGRESS, SEGMENT, MARGIN, VERDICT) */
     int n_segments;             /* (all types) */
+    int question;               /* which question (MARGIN, VERDICT, ANSWER_TOKEN, ANSWER) */
     int n_tokens;               /* tokens in this segment (SEGMENT) or margin (MARGIN) */
-    const char *text;           /* margin, verdict's raw answer, or answer piece */
+    const char *text;           /* margin, verdict's raw answer, answer piece or answer */
     bool relevant;              /* VERDICT */
     bool parsed;                /* VERDICT: the answer had the YES#/NO# shape */
     const char *reason;         /* VERDICT: text after '#', may be "" */
     const wim_options *options; /* START */
-    const char *query;          /* START */
+    const char *const *queries; /* START and DONE: the questions, n_queries of them */
+    int n_queries;              /* (all types) */
     const wim_stats *stats;     /* live counters (all types); final in DONE */
-    const char *answer;         /* DONE: the whole answer */
+    const char *const *answers; /* DONE: the answer to each question */
 } wim_event;
 
 /* What a callback returns. */
@@ -133,6 +142,24 @@ void wim_session_free(wim_session *s);
  * aborted, -1 on error (see wim_session_error). */
 int wim_session_run(wim_session *s, const char *doc, size_t doc_len, const char *query,
                     wim_event_fn cb, void *user);
+/* The same for several questions at once: the document is read once, and each
+ * question gets its own margins (in parallel sequences) and answer. */
+int wim_session_run_many(wim_session *s, const char *doc, size_t doc_len,
+                         const char *const *queries, int n_queries, wim_event_fn cb, void *user);
+
+/* Asks new questions about the document already in the session (read to the end
+ * by the last run, or loaded), without reading it again: in wim mode every
+ * segment's margin is written at once, each from its own prefix of the cache.
+ * Not for rag mode, which reads only the segments it keeps. */
+int wim_session_ask(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
+                    void *user);
+
+/* Saves the document the last run read to the end: its KV cache, segments and
+ * text, with the model's identity and a checksum. 0, or -1. */
+int wim_session_save_doc(wim_session *s, const char *path);
+/* Loads a saved document for wim_session_ask. A file of another model or
+ * context size, or a damaged one, is refused. 0, or -1. */
+int wim_session_load_doc(wim_session *s, const char *path);
 const char *wim_session_error(const wim_session *s);
 
 /* The event as one line of JSON (no newline), the schema of docs/events.md.
@@ -141,6 +168,7 @@ char *wim_event_to_json(const wim_event *ev);
 
 const char *wim_mode_name(wim_mode m);
 const char *wim_classify_name(wim_classify c);
+const char *wim_schedule_name(wim_schedule s);
 const char *wim_event_name(wim_event_type t);
 
 #ifdef __cplusplus

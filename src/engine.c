@@ -1,296 +1,33 @@
 /*
- * engine.c - the WiM pipeline and its two baselines on llama.cpp.
+ * engine.c - a run: the document, the WiM pipeline and its two baselines.
  *
- * One main context holds the document in sequence 0: a preamble, then the
- * segments as they are read. A margin is written in sequence 1, forked from
- * sequence 0 (kv_unified, so the fork shares the document's cells) and removed
- * afterwards, so the cache again holds only preamble + segments so far.
- * Verdicts never need the document, so they run in a second, small context on
- * the same model, where they pay attention over their own few tokens only.
+ * Sequence 0 of the main context holds a preamble, then the segments as they
+ * are read. After each segment every question gets a margin job, forked from
+ * sequence 0 (jobs.c); a finished margin is classified in a second, small
+ * context that never holds the document, so a verdict pays attention over its
+ * own few tokens only. Answers are jobs too, forked after the last segment, so
+ * sequence 0 is left holding exactly the document: it can be asked again or
+ * saved (docfile.c).
  */
 #include "engine.h"
-#include "segment.h"
 #include "text.h"
 #include "verdict.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Extra cells beyond the counted prompt sizes: margins are re-tokenized text. */
-enum { SLACK_TOKENS = 64, CTX_ROUND = 256 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ============================================================================
- * Options and session life
- * ========================================================================= */
-
-void wim_options_default(wim_options *o)
-{
-    *o = (wim_options){
-        .mode = WIM_MODE_WIM,
-        .classify = WIM_CLASSIFY_TWO_PASS,
-        .segment_tokens = 4096,
-        .max_margin_tokens = 100,
-        .max_verdict_tokens = 10,
-        .max_answer_tokens = 100,
-        .temp = 0.0f,
-        .top_p = 1.0f,
-        .seed = 42,
-        .n_batch = 512,
-    };
-}
-
-static int check_options(const wim_options *o, char *err, size_t errlen)
-{
-    const char *bad = o->segment_tokens < 1           ? "segment tokens must be at least 1"
-                      : o->max_margin_tokens < 1      ? "max margin tokens must be at least 1"
-                      : o->max_verdict_tokens < 1     ? "max verdict tokens must be at least 1"
-                      : o->max_answer_tokens < 1      ? "max answer tokens must be at least 1"
-                      : o->temp < 0                   ? "temperature must not be negative"
-                      : o->top_p <= 0 || o->top_p > 1 ? "top-p must be in (0, 1]"
-                      : o->n_threads < 0              ? "threads must not be negative"
-                      : o->n_ctx < 0                  ? "context size must not be negative"
-                      : o->n_batch < 1                ? "batch size must be at least 1"
-                                                      : NULL;
-    if (bad) snprintf(err, errlen, "%s", bad);
-    return bad ? -1 : 0;
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static struct llama_sampler *make_sampler(const wim_options *o)
-{
-    struct llama_sampler_chain_params p = llama_sampler_chain_default_params();
-    p.no_perf = true;
-    struct llama_sampler *chain = llama_sampler_chain_init(p);
-    if (o->temp <= 0) {
-        llama_sampler_chain_add(chain, llama_sampler_init_greedy());
-        return chain;
-    }
-    llama_sampler_chain_add(chain, llama_sampler_init_top_p(o->top_p, 1));
-    llama_sampler_chain_add(chain, llama_sampler_init_temp(o->temp));
-    llama_sampler_chain_add(chain, llama_sampler_init_dist(o->seed));
-    return chain;
-}
-
-wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen)
-{
-    if (check_options(o, err, errlen) != 0) return NULL;
-    wim_session *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    s->m = m;
-    s->o = *o;
-    s->o.templates_dir = s->templates_dir = dup_or_null(o->templates_dir);
-    s->o.user_header = s->user_header = dup_or_null(o->user_header);
-    s->o.generation_header = s->generation_header = dup_or_null(o->generation_header);
-    if (s->o.n_threads == 0) s->o.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (wim_templates_load(&s->tpl, o->templates_dir, err, errlen) != 0 ||
-        wim_chat_init(&s->chat, llama_model_chat_template(m->model, NULL),
-                      s->tpl.text[WIM_TPL_SYSTEM], o->user_header, o->generation_header, err,
-                      errlen) != 0) {
-        wim_session_free(s);
-        return NULL;
-    }
-    s->batch = llama_batch_init(s->o.n_batch, 0, 1);
-    s->smpl = make_sampler(&s->o);
-    return s;
-}
-
-void wim_session_free(wim_session *s)
-{
-    if (!s) return;
-    if (s->ctx) llama_free(s->ctx);
-    if (s->cls) llama_free(s->cls);
-    if (s->smpl) llama_sampler_free(s->smpl);
-    if (s->batch.token) llama_batch_free(s->batch);
-    wim_templates_free(&s->tpl);
-    wim_chat_free(&s->chat);
-    free(s->templates_dir);
-    free(s->user_header);
-    free(s->generation_header);
-    free(s);
-}
-
-const char *wim_session_error(const wim_session *s)
-{
-    return s->err;
-}
-
-static struct llama_context *new_context(wim_session *s, int n_ctx, int n_seq)
-{
-    struct llama_context_params p = llama_context_default_params();
-    p.n_ctx = (uint32_t)n_ctx;
-    p.n_batch = p.n_ubatch = (uint32_t)s->o.n_batch;
-    p.n_seq_max = (uint32_t)n_seq;
-    p.kv_unified = true;
-    p.n_threads = p.n_threads_batch = s->o.n_threads;
-    p.no_perf = true;
-    return llama_init_from_model(s->m->model, p);
-}
-
-/* One context, recreated only when its size must change. */
-static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, int want, int n_seq)
-{
-    if (*ctx && *size == want) return 0;
-    if (*ctx) llama_free(*ctx);
-    *ctx = new_context(s, want, n_seq);
-    *size = *ctx ? want : 0;
-    if (*ctx) return 0;
-    snprintf(s->err, sizeof s->err, "cannot create a context of %d tokens%s%s", want,
-             wim_llama_last_error()[0] ? ": " : "", wim_llama_last_error());
-    return -1;
-}
-
-int wim_session_reserve(wim_session *s, int ctx_size, int cls_size)
-{
-    if (reserve_one(s, &s->ctx, &s->ctx_size, ctx_size, 2) != 0) return -1;
-    if (cls_size > 0 && reserve_one(s, &s->cls, &s->cls_size, cls_size, 1) != 0) return -1;
-    return 0;
-}
-
-/* ============================================================================
- * Events
- * ========================================================================= */
-
-/* Sends ev to the callback with the common fields filled; keeps the strongest stop. */
-static void emit(wim_session *s, wim_event ev)
-{
-    ev.elapsed_ms = now_ms() - s->t0_ms;
-    ev.n_segments = s->n_segments;
-    ev.stats = &s->st;
-    if (ev.type != WIM_EVENT_START) ev.options = NULL;
-    if (!s->cb) return;
-    int rc = s->cb(&ev, s->user);
-    if (rc > s->stop) s->stop = rc;
-}
-
-/* ============================================================================
- * Decoding and generation
- * ========================================================================= */
-
-static void batch_fill(struct llama_batch *b, const llama_token *t, int n, llama_seq_id seq,
-                       llama_pos pos, bool logits_last)
-{
-    b->n_tokens = n;
-    for (int i = 0; i < n; i++) {
-        b->token[i] = t[i];
-        b->pos[i] = pos + i;
-        b->n_seq_id[i] = 1;
-        b->seq_id[i][0] = seq;
-        b->logits[i] = logits_last && i == n - 1;
-    }
-}
-
-static int decode_batch(wim_session *s, struct llama_context *ctx)
-{
-    int rc = llama_decode(ctx, s->batch);
-    if (rc == 0) return 0;
-    snprintf(s->err, sizeof s->err, "llama_decode failed (%d)%s%s", rc,
-             rc == 1 ? ": no room left in the KV cache" : "", rc == 2 ? ": aborted" : "");
-    return -1;
-}
-
-int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, int n,
-               llama_seq_id seq, llama_pos pos, bool logits_last, int seg)
-{
-    for (int done = 0; done < n;) {
-        if (seg >= 0 && s->stop != WIM_CONTINUE) return 1;
-        int k = n - done < s->o.n_batch ? n - done : s->o.n_batch;
-        batch_fill(&s->batch, t + done, k, seq, pos + done, logits_last && done + k == n);
-        double t0 = now_ms();
-        if (decode_batch(s, ctx) != 0) return -1;
-        s->st.prefill_ms += now_ms() - t0;
-        s->st.n_prefill_tokens += k;
-        done += k;
-        if (seg >= 0) {
-            s->st.n_read_tokens += k;
-            emit(s, (wim_event){.type = WIM_EVENT_PROGRESS, .segment = seg});
-        }
-    }
-    return 0;
-}
-
-/* What generation is for: decides when it stops and who sees the pieces. */
-typedef enum gen_kind { GEN_MARGIN, GEN_MARGIN_ONE_PASS, GEN_VERDICT, GEN_ANSWER } gen_kind;
-
-/* Sends the answer's complete UTF-8 characters from *sent on; keeps a split one for later. */
-static void stream_answer(wim_session *s, const wim_strbuf *out, size_t *sent, bool final)
-{
-    size_t end = final ? out->len : wim_utf8_floor(out->s, out->len, out->len);
-    if (end <= *sent) return;
-    wim_strbuf piece = {0};
-    wim_strbuf_append_utf8(&piece, out->s + *sent, end - *sent);
-    emit(s, (wim_event){.type = WIM_EVENT_ANSWER_TOKEN, .text = wim_strbuf_str(&piece)});
-    wim_strbuf_free(&piece);
-    *sent = end;
-}
-
-static bool should_stop(wim_session *s, gen_kind kind, const wim_strbuf *out)
-{
-    if (kind == GEN_ANSWER) return s->stop == WIM_ABORT;
-    return kind == GEN_MARGIN_ONE_PASS && wim_verdict_prefix(wim_strbuf_str(out)) == 0;
-}
-
-/* Samples up to max tokens on seq from pos; the logits of the token before pos
- * must be ready. Appends the raw bytes to out. Returns tokens generated, or -1. */
-static int generate(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos pos,
-                    int max, gen_kind kind, wim_strbuf *out)
-{
-    llama_sampler_reset(s->smpl);
-    size_t sent = 0;
-    int n = 0;
-    while (n < max && !should_stop(s, kind, out)) {
-        llama_token tok = llama_sampler_sample(s->smpl, ctx, -1);
-        if (llama_vocab_is_eog(s->m->vocab, tok)) break;
-        char piece[256];
-        int len = wim_token_piece(s->m, tok, piece, sizeof piece);
-        if (len < 0 || !wim_strbuf_append(out, piece, (size_t)len)) return -1;
-        n++;
-        if (kind == GEN_ANSWER) stream_answer(s, out, &sent, false);
-        if (n == max) break; /* the last token needs no decode */
-        batch_fill(&s->batch, &tok, 1, seq, pos++, true);
-        double t0 = now_ms();
-        if (decode_batch(s, ctx) != 0) return -1;
-        s->st.decode_ms += now_ms() - t0;
-    }
-    if (kind == GEN_ANSWER) stream_answer(s, out, &sent, true);
-    s->st.n_decode_tokens += n;
-    return n;
-}
-
-int wim_margin_in_fork(wim_session *s, const wim_tokens *prompt, llama_pos n_past, bool one_pass,
-                       wim_strbuf *out)
-{
-    llama_memory_t mem = llama_get_memory(s->ctx);
-    llama_memory_seq_cp(mem, WIM_SEQ_DOC, WIM_SEQ_MARGIN, -1, -1);
-    int n = wim_decode(s, s->ctx, prompt->v, prompt->n, WIM_SEQ_MARGIN, n_past, true, -1);
-    if (n == 0)
-        n = generate(s, s->ctx, WIM_SEQ_MARGIN, n_past + prompt->n, s->o.max_margin_tokens,
-                     one_pass ? GEN_MARGIN_ONE_PASS : GEN_MARGIN, out);
-    llama_memory_seq_rm(mem, WIM_SEQ_MARGIN, -1, -1);
-    return n;
-}
+enum { SLACK_TOKENS = 64, CTX_ROUND = 256, MAX_PIECES = 64 };
 
 /* ============================================================================
  * Prompts
  * ========================================================================= */
 
-enum { MAX_PIECES = 64 };
+static wim_value query_value(const wim_session *s, int q)
+{
+    return (wim_value){"query", s->queries[q], strlen(s->queries[q])};
+}
 
 /* tokens += template id filled with vals, optionally closed by the generation header. */
 static int add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_value *vals,
@@ -317,42 +54,30 @@ static int add_user_header(wim_session *s, wim_tokens *t)
     return 0;
 }
 
-static wim_value query_value(wim_session *s)
+static wim_template_id extract_template(const wim_session *s)
 {
-    return (wim_value){"query", s->query, strlen(s->query)};
+    return s->o.classify == WIM_CLASSIFY_ONE_PASS ? WIM_TPL_EXTRACT_ONEPASS : WIM_TPL_EXTRACT;
 }
 
-/* The verdict prompt for one margin or raw segment, alone in its conversation. */
-static int classify_prompt(wim_session *s, wim_tokens *t, const char *text, size_t len,
-                           bool segment)
+/* The extractive prompt of every question, appended after a segment. */
+static int extract_prompts(wim_session *s, wim_tokens *ex)
 {
-    const wim_value vals[2] = {query_value(s), {segment ? "segment" : "margin", text, len}};
-    t->n = 0;
-    if (add_user_header(s, t) != 0) return -1;
-    return add_prompt(s, t, segment ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY, vals, 2, true);
+    for (int q = 0; q < s->n_queries; q++) {
+        const wim_value v = query_value(s, q);
+        if (add_prompt(s, &ex[q], extract_template(s), &v, 1, true) != 0) return -1;
+    }
+    return 0;
+}
+
+static void free_prompts(wim_tokens *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        wim_tokens_free(&t[i]);
 }
 
 /* ============================================================================
  * The document
  * ========================================================================= */
-
-typedef struct wim_doc {
-    const char *text;
-    wim_span *spans;  /* [n] byte ranges of the segments */
-    int n;            /* segments */
-    wim_tokens tok;   /* all document tokens, segment after segment */
-    int *tok_off;     /* [n + 1] where each segment's tokens start in tok */
-    wim_tokens pre;   /* user header + context intro: the cached preamble */
-    llama_pos n_past; /* cells of sequence 0 in use */
-} wim_doc;
-
-static void doc_free(wim_doc *d)
-{
-    free(d->spans);
-    free(d->tok_off);
-    wim_tokens_free(&d->tok);
-    wim_tokens_free(&d->pre);
-}
 
 static int check_text(wim_session *s, const char *what, const char *text, size_t len)
 {
@@ -373,6 +98,19 @@ static int check_text(wim_session *s, const char *what, const char *text, size_t
     return -1;
 }
 
+static int check_queries(wim_session *s)
+{
+    if (s->n_queries < 1) {
+        snprintf(s->err, sizeof s->err, "no question given");
+        return -1;
+    }
+    for (int q = 0; q < s->n_queries; q++) {
+        const char *text = s->queries[q] ? s->queries[q] : "";
+        if (check_text(s, "query", text, strlen(text)) != 0) return -1;
+    }
+    return 0;
+}
+
 static int doc_tokenize(wim_session *s, wim_doc *d)
 {
     d->tok_off = malloc(((size_t)d->n + 1) * sizeof *d->tok_off);
@@ -388,11 +126,21 @@ static int doc_tokenize(wim_session *s, wim_doc *d)
     return add_prompt(s, &d->pre, WIM_TPL_CONTEXT, NULL, 0, false);
 }
 
-static int doc_open(wim_session *s, wim_doc *d, const char *text, size_t len)
+/* Checks, copies, segments and tokenizes the document into s->doc. */
+static int doc_open(wim_session *s, const char *text, size_t len)
 {
-    memset(d, 0, sizeof *d);
-    d->text = text;
+    wim_doc *d = &s->doc;
+    wim_doc_free(d);
+    s->doc_whole = false;
     if (check_text(s, "document", text, len) != 0) return -1;
+    d->text = malloc(len + 1);
+    if (!d->text) {
+        snprintf(s->err, sizeof s->err, "out of memory");
+        return -1;
+    }
+    memcpy(d->text, text, len);
+    d->text[len] = '\0';
+    d->len = len;
     size_t n = 0;
     if (wim_segment(text, len, s->o.segment_tokens, wim_count_tokens, s->m, &d->spans, &n, s->err,
                     sizeof s->err) != 0)
@@ -410,18 +158,27 @@ static int seg_tokens(const wim_doc *d, int i)
     return d->tok_off[i + 1] - d->tok_off[i];
 }
 
-/* Prefills segment i into sequence 0 after what is cached; counts it as read
- * unless rag's classifier already did. 0, 1 if stopped, -1. */
-static int read_segment(wim_session *s, wim_doc *d, int i, bool count_read)
+/* Cells of sequence 0 up to the end of segment i. */
+static llama_pos cells_through(const wim_doc *d, int i)
 {
-    int rc = wim_decode(s, s->ctx, d->tok.v + d->tok_off[i], seg_tokens(d, i), WIM_SEQ_DOC,
-                        d->n_past, false, count_read ? i : -1);
-    if (rc == 1) /* stopped inside: what was read of it stays, and is answered from */
-        d->n_past = llama_memory_seq_pos_max(llama_get_memory(s->ctx), WIM_SEQ_DOC) + 1;
-    if (rc != 0) return rc;
-    d->n_past += seg_tokens(d, i);
-    if (count_read) s->st.n_segments_read++;
-    emit(s, (wim_event){.type = WIM_EVENT_SEGMENT, .segment = i, .n_tokens = seg_tokens(d, i)});
+    return d->pre.n + d->tok_off[i + 1];
+}
+
+/* Prefills segment i after what is cached, with the jobs in flight riding along.
+ * 0, 1 if stopped inside it, -1 on error. */
+static int read_segment(wim_session *s, int i)
+{
+    wim_doc *d = &s->doc;
+    const llama_token *t = d->tok.v + d->tok_off[i];
+    for (int done = 0, n = seg_tokens(d, i); done < n;) {
+        if (s->stop != WIM_CONTINUE) return 1;
+        int k = wim_step(s, t + done, n - done, i);
+        if (k < 0) return -1;
+        done += k;
+    }
+    d->n_read = i + 1;
+    s->st.n_segments_read++;
+    wim_emit(s, (wim_event){.type = WIM_EVENT_SEGMENT, .segment = i, .n_tokens = seg_tokens(d, i)});
     return 0;
 }
 
@@ -434,45 +191,49 @@ static int round_up(int n)
     return (n + CTX_ROUND - 1) / CTX_ROUND * CTX_ROUND;
 }
 
-/* Tokens of a prompt with its slot left empty, to size what will be put in it. */
+/* The largest over the questions of a prompt's tokens with its slot left empty. */
 static int prompt_size(wim_session *s, wim_template_id id, const char *slot)
 {
-    wim_tokens t = {0};
-    const wim_value vals[2] = {query_value(s), {slot, "", 0}};
-    int rc = add_prompt(s, &t, id, vals, 2, true);
-    int n = rc == 0 ? t.n : -1;
-    wim_tokens_free(&t);
-    return n;
+    int most = 0;
+    for (int q = 0; q < s->n_queries; q++) {
+        wim_tokens t = {0};
+        const wim_value vals[2] = {query_value(s, q), {slot, "", 0}};
+        if (add_prompt(s, &t, id, vals, 2, true) == 0 && t.n > most) most = t.n;
+        wim_tokens_free(&t);
+    }
+    return most;
 }
 
-/* Main context: preamble, document, then the largest thing appended to it. */
-static int main_need(wim_session *s, const wim_doc *d)
+/* Cells one question's forks need beyond the document: all its margins may be
+ * in flight at once (overlapped schedule, or asking a stored document). */
+static int forks_per_question(wim_session *s)
 {
     const wim_options *o = &s->o;
-    int answer = prompt_size(s, WIM_TPL_ANSWER_LLM, "-") + o->max_answer_tokens;
-    if (o->mode == WIM_MODE_WIM) {
-        wim_template_id ex =
-            o->classify == WIM_CLASSIFY_ONE_PASS ? WIM_TPL_EXTRACT_ONEPASS : WIM_TPL_EXTRACT;
-        int margin = prompt_size(s, ex, "-") + o->max_margin_tokens;
-        int margins = d->n * (o->max_margin_tokens + 8);
-        answer = prompt_size(s, WIM_TPL_ANSWER, "margins") + margins + o->max_answer_tokens;
-        if (margin > answer) answer = margin;
-    }
-    return d->pre.n + d->tok.n + answer + SLACK_TOKENS;
+    int n = s->doc.n, answer = prompt_size(s, WIM_TPL_ANSWER_LLM, "-") + o->max_answer_tokens;
+    if (o->mode != WIM_MODE_WIM) return answer;
+    int margin = prompt_size(s, extract_template(s), "-") + o->max_margin_tokens;
+    answer = prompt_size(s, WIM_TPL_ANSWER, "margins") + n * (o->max_margin_tokens + 8) +
+             o->max_answer_tokens;
+    return n * margin + answer;
+}
+
+/* Sequences: the document, and every margin and answer that may be in flight. */
+static int seqs_need(const wim_session *s)
+{
+    return 1 + s->n_queries * (s->o.mode == WIM_MODE_WIM ? s->doc.n + 1 : 1);
 }
 
 /* Verdict context: one classification prompt with the largest margin or segment. */
-static int cls_need(wim_session *s, const wim_doc *d)
+static int cls_need(wim_session *s)
 {
     const wim_options *o = &s->o;
     if (o->mode == WIM_MODE_LLM ||
         (o->mode == WIM_MODE_WIM && o->classify == WIM_CLASSIFY_ONE_PASS))
         return 0;
-    int largest = o->max_margin_tokens;
-    if (o->mode == WIM_MODE_RAG)
-        for (int i = 0; i < d->n; i++)
-            if (seg_tokens(d, i) > largest) largest = seg_tokens(d, i);
     bool seg = o->mode == WIM_MODE_RAG;
+    int largest = o->max_margin_tokens;
+    for (int i = 0; seg && i < s->doc.n; i++)
+        if (seg_tokens(&s->doc, i) > largest) largest = seg_tokens(&s->doc, i);
     wim_tokens t = {0};
     int header = add_user_header(s, &t) == 0 ? t.n : 0;
     wim_tokens_free(&t);
@@ -481,9 +242,10 @@ static int cls_need(wim_session *s, const wim_doc *d)
     return round_up(header + prompt + largest + o->max_verdict_tokens + SLACK_TOKENS);
 }
 
-static int size_contexts(wim_session *s, const wim_doc *d)
+static int size_contexts(wim_session *s)
 {
-    int need = main_need(s, d);
+    const wim_doc *d = &s->doc;
+    int need = d->pre.n + d->tok.n + s->n_queries * forks_per_question(s) + SLACK_TOKENS;
     int limit = s->o.n_ctx ? s->o.n_ctx : s->m->n_ctx_train;
     if (need > limit) {
         snprintf(s->err, sizeof s->err,
@@ -496,35 +258,50 @@ static int size_contexts(wim_session *s, const wim_doc *d)
     int ctx = s->o.n_ctx ? s->o.n_ctx : round_up(need);
     if (ctx > limit) ctx = limit;
     s->st.n_ctx = ctx;
-    return wim_session_reserve(s, ctx, cls_need(s, d));
+    return wim_session_reserve(s, ctx, seqs_need(s), cls_need(s));
 }
 
 /* ============================================================================
  * Verdicts
  * ========================================================================= */
 
+/* The verdict prompt for one margin or raw segment, alone in its conversation. */
+static int classify_prompt(wim_session *s, wim_tokens *t, int q, const char *text, size_t len,
+                           bool segment)
+{
+    const wim_value vals[2] = {query_value(s, q), {segment ? "segment" : "margin", text, len}};
+    t->n = 0;
+    if (add_user_header(s, t) != 0) return -1;
+    return add_prompt(s, t, segment ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY, vals, 2, true);
+}
+
+static void emit_verdict(wim_session *s, int seg, int q, const char *raw, wim_verdict v)
+{
+    wim_emit(s, (wim_event){.type = WIM_EVENT_VERDICT,
+                            .segment = seg,
+                            .question = q,
+                            .text = raw,
+                            .relevant = v.relevant,
+                            .parsed = v.parsed,
+                            .reason = v.reason});
+}
+
 /* Classifies a margin or raw segment in the small context; reports a VERDICT. */
-static int classify(wim_session *s, int seg, const char *text, size_t len, bool segment,
+static int classify(wim_session *s, int seg, int q, const char *text, size_t len, bool segment,
                     bool *relevant)
 {
     wim_tokens prompt = {0};
     wim_strbuf raw = {0}, shown = {0};
-    int rc = classify_prompt(s, &prompt, text, len, segment);
+    int rc = classify_prompt(s, &prompt, q, text, len, segment);
     llama_memory_clear(llama_get_memory(s->cls), true);
     if (rc == 0) rc = wim_decode(s, s->cls, prompt.v, prompt.n, 0, 0, true, -1);
-
-    if (rc == 0 && generate(s, s->cls, 0, prompt.n, s->o.max_verdict_tokens, GEN_VERDICT, &raw) < 0)
+    if (rc == 0 && wim_generate_alone(s, s->cls, 0, prompt.n, s->o.max_verdict_tokens, &raw) < 0)
         rc = -1;
     if (rc == 0) {
         wim_strbuf_append_utf8(&shown, raw.s ? raw.s : "", raw.len);
         wim_verdict v = wim_verdict_parse(wim_strbuf_str(&shown));
         *relevant = v.relevant;
-        emit(s, (wim_event){.type = WIM_EVENT_VERDICT,
-                            .segment = seg,
-                            .text = wim_strbuf_str(&shown),
-                            .relevant = v.relevant,
-                            .parsed = v.parsed,
-                            .reason = v.reason});
+        emit_verdict(s, seg, q, wim_strbuf_str(&shown), v);
     }
     wim_tokens_free(&prompt);
     wim_strbuf_free(&raw);
@@ -533,123 +310,169 @@ static int classify(wim_session *s, int seg, const char *text, size_t len, bool 
 }
 
 /* ============================================================================
- * The three modes
+ * Finished jobs
  * ========================================================================= */
 
-/* Appends the closing prompt to sequence 0 and streams the answer into out. */
-static int answer(wim_session *s, wim_doc *d, const wim_tokens *prompt, wim_strbuf *out)
+/* Reports a margin, classifies it, and keeps its note when relevant. */
+static int margin_done(wim_session *s, wim_job *j)
 {
-    if (wim_decode(s, s->ctx, prompt->v, prompt->n, WIM_SEQ_DOC, d->n_past, true, -1) != 0)
-        return -1;
-    wim_strbuf raw = {0};
-    int n = generate(s, s->ctx, WIM_SEQ_DOC, d->n_past + prompt->n, s->o.max_answer_tokens,
-                     GEN_ANSWER, &raw);
-    wim_strbuf_append_utf8(out, raw.s ? raw.s : "", raw.len);
-    wim_strbuf_free(&raw);
-    return n < 0 ? -1 : 0;
-}
-
-static int answer_question(wim_session *s, wim_doc *d, wim_template_id id, const char *margins,
-                           wim_strbuf *out)
-{
-    const wim_value vals[2] = {query_value(s), {"margins", margins, strlen(margins)}};
-    wim_tokens prompt = {0};
-    int rc = add_prompt(s, &prompt, id, vals, 2, true);
-    if (rc == 0) rc = answer(s, d, &prompt, out);
-    wim_tokens_free(&prompt);
-    return rc;
-}
-
-/* Writes, reports and classifies the margin of the segment just read. */
-static int take_margin(wim_session *s, wim_doc *d, int i, const wim_tokens *prompt,
-                       wim_strbuf *kept)
-{
-    bool one_pass = s->o.classify == WIM_CLASSIFY_ONE_PASS;
-    wim_strbuf raw = {0}, margin = {0};
-    int n = wim_margin_in_fork(s, prompt, d->n_past, one_pass, &raw);
-    wim_strbuf_append_utf8(&margin, raw.s ? raw.s : "", raw.len);
-    wim_strbuf_free(&raw);
-    if (n < 0) return -1;
+    wim_strbuf margin = {0};
+    wim_strbuf_append_utf8(&margin, j->raw.s ? j->raw.s : "", j->raw.len);
+    const char *text = wim_strbuf_str(&margin);
     s->st.n_margins++;
-    emit(s, (wim_event){.type = WIM_EVENT_MARGIN,
-                        .segment = i,
-                        .n_tokens = n,
-                        .text = wim_strbuf_str(&margin)});
+    wim_emit(s, (wim_event){.type = WIM_EVENT_MARGIN,
+                            .segment = j->seg,
+                            .question = j->q,
+                            .n_tokens = j->n_gen,
+                            .text = text});
     bool relevant = false;
-    const char *note = wim_strbuf_str(&margin);
+    const char *note = text;
     int rc = 0;
-    if (one_pass) {
-        wim_verdict v = wim_verdict_parse(note);
+    if (j->one_pass) {
+        wim_verdict v = wim_verdict_parse(text);
         relevant = v.relevant;
         note = v.reason;
-        emit(s, (wim_event){.type = WIM_EVENT_VERDICT,
-                            .segment = i,
-                            .text = margin.s ? margin.s : "",
-                            .relevant = v.relevant,
-                            .parsed = v.parsed,
-                            .reason = v.reason});
+        emit_verdict(s, j->seg, j->q, text, v);
     } else {
-        rc = classify(s, i, note, strlen(note), false, &relevant);
+        rc = classify(s, j->seg, j->q, text, strlen(text), false, &relevant);
     }
     if (rc == 0 && relevant) {
         s->st.n_relevant++;
-        wim_strbuf_puts(kept, "- ");
-        wim_strbuf_puts(kept, note);
-        wim_strbuf_puts(kept, "\n");
+        wim_strbuf_puts(&s->kept[j->q * s->doc.n + j->seg], note);
     }
     wim_strbuf_free(&margin);
     return rc;
 }
 
-static int run_wim(wim_session *s, wim_doc *d, wim_strbuf *out)
+int wim_job_done(wim_session *s, wim_job *j)
 {
-    wim_template_id ex =
-        s->o.classify == WIM_CLASSIFY_ONE_PASS ? WIM_TPL_EXTRACT_ONEPASS : WIM_TPL_EXTRACT;
-    const wim_value q = query_value(s);
-    wim_tokens prompt = {0};
-    wim_strbuf kept = {0};
-    int rc = add_prompt(s, &prompt, ex, &q, 1, true);
-    for (int i = 0; rc == 0 && i < d->n && s->stop == WIM_CONTINUE; i++) {
-        rc = read_segment(s, d, i, true);
-        if (rc == 0) rc = take_margin(s, d, i, &prompt, &kept);
-    }
-    if (rc >= 0 && s->stop != WIM_ABORT) {
-        if (kept.len == 0) wim_strbuf_puts(&kept, "(none)\n");
-        kept.s[--kept.len] = '\0'; /* the last newline */
-        rc = answer_question(s, d, WIM_TPL_ANSWER, kept.s, out);
-    }
-    wim_tokens_free(&prompt);
-    wim_strbuf_free(&kept);
-    return rc < 0 ? -1 : 0;
+    if (j->kind == WIM_JOB_MARGIN) return margin_done(s, j);
+    wim_strbuf *a = &s->answers[j->q];
+    wim_strbuf_append_utf8(a, j->raw.s ? j->raw.s : "", j->raw.len);
+    wim_emit(s, (wim_event){.type = WIM_EVENT_ANSWER, .question = j->q, .text = wim_strbuf_str(a)});
+    return 0;
 }
 
-static int run_llm(wim_session *s, wim_doc *d, wim_strbuf *out)
+/* ============================================================================
+ * Margins and answers
+ * ========================================================================= */
+
+/* Starts the margin job of question q after segment seg, making room if needed. */
+static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt)
+{
+    llama_pos cells = cells_through(&s->doc, seg);
+    while (!wim_job_start(s, WIM_JOB_MARGIN, seg, q, cells, prompt, s->o.max_margin_tokens))
+        if (wim_step(s, NULL, 0, -1) < 0) return -1;
+    return 0;
+}
+
+/* "- note" lines of question q's relevant margins, in document order. */
+static void join_notes(wim_session *s, int q, wim_strbuf *out)
+{
+    for (int i = 0; i < s->doc.n; i++) {
+        const wim_strbuf *k = &s->kept[q * s->doc.n + i];
+        if (k->len == 0) continue;
+        if (out->len) wim_strbuf_puts(out, "\n");
+        wim_strbuf_puts(out, "- ");
+        wim_strbuf_append(out, k->s, k->len);
+    }
+    if (out->len == 0) wim_strbuf_puts(out, "(none)");
+}
+
+/* Questions q0..q1-1 answered, each in a fork of what was read, together. */
+static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
 {
     int rc = 0;
-    for (int i = 0; rc == 0 && i < d->n && s->stop == WIM_CONTINUE; i++)
-        rc = read_segment(s, d, i, true);
-    if (rc >= 0 && s->stop != WIM_ABORT) rc = answer_question(s, d, WIM_TPL_ANSWER_LLM, "", out);
+    for (int q = q0; q < q1 && rc == 0; q++) {
+        wim_strbuf notes = {0};
+        if (id == WIM_TPL_ANSWER) join_notes(s, q, &notes);
+        const wim_value vals[2] = {query_value(s, q),
+                                   {"margins", wim_strbuf_str(&notes), notes.len}};
+        wim_tokens prompt = {0};
+        rc = add_prompt(s, &prompt, id, vals, 2, true);
+        while (rc == 0 && !wim_job_start(s, WIM_JOB_ANSWER, -1, q, s->doc.n_past, &prompt,
+                                         s->o.max_answer_tokens))
+            rc = wim_step(s, NULL, 0, -1) < 0 ? -1 : 0;
+        wim_tokens_free(&prompt);
+        wim_strbuf_free(&notes);
+    }
+    return rc == 0 ? wim_drain(s) : -1;
+}
+
+/* ============================================================================
+ * The three modes
+ * ========================================================================= */
+
+static int run_wim(wim_session *s)
+{
+    wim_tokens *ex = calloc((size_t)s->n_queries, sizeof *ex);
+    int rc = ex ? extract_prompts(s, ex) : -1;
+    bool sequential = s->o.schedule == WIM_SCHEDULE_SEQUENTIAL;
+    for (int i = 0; rc == 0 && i < s->doc.n && s->stop == WIM_CONTINUE; i++) {
+        rc = read_segment(s, i);
+        for (int q = 0; rc == 0 && q < s->n_queries; q++)
+            rc = start_margin(s, i, q, &ex[q]);
+        if (rc == 0 && sequential) rc = wim_drain(s);
+    }
+    if (rc >= 0) rc = wim_drain(s);
+    if (rc >= 0 && s->stop != WIM_ABORT) rc = answer_all(s, WIM_TPL_ANSWER, 0, s->n_queries);
+    if (ex) free_prompts(ex, s->n_queries);
+    free(ex);
     return rc < 0 ? -1 : 0;
 }
 
-/* Classifies raw segments; kept ones go into sequence 0 in document order. */
-static int run_rag(wim_session *s, wim_doc *d, wim_strbuf *out)
+static int run_llm(wim_session *s)
 {
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < s->doc.n && s->stop == WIM_CONTINUE; i++)
+        rc = read_segment(s, i);
+    if (rc >= 0 && s->stop != WIM_ABORT) rc = answer_all(s, WIM_TPL_ANSWER_LLM, 0, s->n_queries);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Question q over the segments it keeps: they go into sequence 0 in order. */
+static int rag_one(wim_session *s, int q)
+{
+    wim_doc *d = &s->doc;
+    llama_memory_seq_rm(llama_get_memory(s->ctx), WIM_SEQ_DOC, d->pre.n, -1);
+    d->n_past = d->pre.n;
     int rc = 0;
     for (int i = 0; rc == 0 && i < d->n && s->stop == WIM_CONTINUE; i++) {
         bool keep = false;
         const wim_span *sp = &d->spans[i];
-        rc = classify(s, i, d->text + sp->start, sp->len, true, &keep);
+        rc = classify(s, i, q, d->text + sp->start, sp->len, true, &keep);
         if (rc != 0) break;
-        s->st.n_segments_read++;
         s->st.n_read_tokens += seg_tokens(d, i);
-        emit(s, (wim_event){.type = WIM_EVENT_PROGRESS, .segment = i});
-        if (keep) {
-            s->st.n_relevant++;
-            rc = read_segment(s, d, i, false);
-        }
+        wim_emit(s, (wim_event){.type = WIM_EVENT_PROGRESS, .segment = i});
+        if (!keep) continue;
+        s->st.n_relevant++;
+        rc = wim_decode(s, s->ctx, d->tok.v + d->tok_off[i], seg_tokens(d, i), WIM_SEQ_DOC,
+                        d->n_past, false, -1);
+        d->n_past += seg_tokens(d, i);
+        if (rc == 0)
+            wim_emit(s, (wim_event){
+                            .type = WIM_EVENT_SEGMENT, .segment = i, .n_tokens = seg_tokens(d, i)});
     }
-    if (rc >= 0 && s->stop != WIM_ABORT) rc = answer_question(s, d, WIM_TPL_ANSWER_LLM, "", out);
+    if (rc < 0 || s->stop == WIM_ABORT) return rc;
+    const wim_value v = query_value(s, q);
+    wim_tokens prompt = {0};
+    rc = add_prompt(s, &prompt, WIM_TPL_ANSWER_LLM, &v, 1, true);
+    if (rc == 0 &&
+        !wim_job_start(s, WIM_JOB_ANSWER, -1, q, d->n_past, &prompt, s->o.max_answer_tokens))
+        rc = -1;
+    wim_tokens_free(&prompt);
+    return rc == 0 ? wim_drain(s) : rc;
+}
+
+/* Each question classifies the raw segments for itself. */
+static int run_rag(wim_session *s)
+{
+    int rc = 0;
+    for (int q = 0; q < s->n_queries && rc == 0 && s->stop == WIM_CONTINUE; q++) {
+        if (q > 0) s->st.n_read_tokens = 0;
+        rc = rag_one(s, q);
+    }
+    s->st.n_segments_read = s->doc.n;
     return rc < 0 ? -1 : 0;
 }
 
@@ -657,48 +480,166 @@ static int run_rag(wim_session *s, wim_doc *d, wim_strbuf *out)
  * A run
  * ========================================================================= */
 
-static int start(wim_session *s, wim_doc *d, const char *doc, size_t doc_len)
+static int begin(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
+                 void *user)
 {
-    if (check_text(s, "query", s->query, strlen(s->query)) != 0) return -1;
-    if (doc_open(s, d, doc, doc_len) != 0) return -1;
-    s->n_segments = d->n;
-    s->st.n_doc_tokens = d->tok.n;
-    s->st.n_segments = d->n;
-    if (size_contexts(s, d) != 0) return -1;
+    s->cb = cb;
+    s->user = user;
+    s->queries = queries;
+    s->n_queries = n_queries;
+    s->t0_ms = wim_now_ms();
+    s->st = (wim_stats){0};
+    s->stop = WIM_CONTINUE;
+    s->err[0] = '\0';
+    return check_queries(s);
+}
+
+static int alloc_results(wim_session *s)
+{
+    s->kept = calloc((size_t)s->n_queries * (size_t)(s->doc.n ? s->doc.n : 1), sizeof *s->kept);
+    s->answers = calloc((size_t)s->n_queries, sizeof *s->answers);
+    if (s->kept && s->answers) return 0;
+    snprintf(s->err, sizeof s->err, "out of memory");
+    return -1;
+}
+
+static void free_results(wim_session *s)
+{
+    for (int i = 0; s->kept && i < s->n_queries * s->doc.n; i++)
+        wim_strbuf_free(&s->kept[i]);
+    for (int q = 0; s->answers && q < s->n_queries; q++)
+        wim_strbuf_free(&s->answers[q]);
+    free(s->kept);
+    free(s->answers);
+    s->kept = NULL;
+    s->answers = NULL;
+}
+
+/* DONE with every answer; then the run's results are let go. */
+static void finish(wim_session *s)
+{
+    const char **answers = calloc((size_t)s->n_queries, sizeof *answers);
+    for (int q = 0; answers && q < s->n_queries; q++)
+        answers[q] = wim_strbuf_str(&s->answers[q]);
+    s->st.stopped_early = s->stop == WIM_STOP;
+    s->st.total_ms = wim_now_ms() - s->t0_ms;
+    wim_emit(s, (wim_event){.type = WIM_EVENT_DONE, .answers = answers});
+    free(answers);
+}
+
+static int run_mode(wim_session *s)
+{
+    return s->o.mode == WIM_MODE_WIM   ? run_wim(s)
+           : s->o.mode == WIM_MODE_LLM ? run_llm(s)
+                                       : run_rag(s);
+}
+
+/* The part shared by reading and asking: START, the work, DONE. */
+static int conduct(wim_session *s, int (*work)(wim_session *))
+{
+    int rc = alloc_results(s);
+    if (rc == 0) {
+        wim_emit(s, (wim_event){.type = WIM_EVENT_START, .options = &s->o});
+        if (s->stop != WIM_ABORT) rc = work(s);
+    }
+    wim_jobs_free(s);
+    if (rc == 0 && s->stop != WIM_ABORT) finish(s);
+    free_results(s);
+    if (rc != 0) return -1;
+    return s->stop == WIM_ABORT ? 1 : 0;
+}
+
+static int read_all(wim_session *s)
+{
+    wim_doc *d = &s->doc;
     llama_memory_clear(llama_get_memory(s->ctx), true);
-    emit(s, (wim_event){.type = WIM_EVENT_START, .options = &s->o, .query = s->query});
-    if (s->stop == WIM_ABORT) return 0;
+    d->n_past = 0;
+    d->n_read = 0;
     if (wim_decode(s, s->ctx, d->pre.v, d->pre.n, WIM_SEQ_DOC, 0, false, -1) != 0) return -1;
     d->n_past = d->pre.n;
-    return 0;
+    int rc = run_mode(s);
+    s->doc_whole = rc == 0 && s->o.mode != WIM_MODE_RAG && d->n_read == d->n;
+    return rc;
+}
+
+int wim_session_run_many(wim_session *s, const char *doc, size_t doc_len,
+                         const char *const *queries, int n_queries, wim_event_fn cb, void *user)
+{
+    if (begin(s, queries, n_queries, cb, user) != 0) return -1;
+    if (doc_open(s, doc ? doc : "", doc ? doc_len : 0) != 0) return -1;
+    s->st.n_doc_tokens = s->doc.tok.n;
+    s->st.n_segments = s->doc.n;
+    if (size_contexts(s) != 0) return -1;
+    return conduct(s, read_all);
 }
 
 int wim_session_run(wim_session *s, const char *doc, size_t doc_len, const char *query,
                     wim_event_fn cb, void *user)
 {
-    s->cb = cb;
-    s->user = user;
-    s->query = query ? query : "";
-    s->t0_ms = now_ms();
-    s->st = (wim_stats){0};
-    s->stop = WIM_CONTINUE;
-    s->n_segments = 0;
-    s->err[0] = '\0';
-    wim_doc d = {0};
-    wim_strbuf out = {0};
-    int rc = start(s, &d, doc ? doc : "", doc ? doc_len : 0);
-    if (rc == 0 && s->stop != WIM_ABORT) {
-        rc = s->o.mode == WIM_MODE_WIM   ? run_wim(s, &d, &out)
-             : s->o.mode == WIM_MODE_LLM ? run_llm(s, &d, &out)
-                                         : run_rag(s, &d, &out);
+    const char *const queries[1] = {query ? query : ""};
+    return wim_session_run_many(s, doc, doc_len, queries, 1, cb, user);
+}
+
+/* ============================================================================
+ * Asking a document already read
+ * ========================================================================= */
+
+/* Questions q0..q1-1: every segment's margin at once, each from its own
+ * prefix of the cache, then the answers. */
+static int ask_wim(wim_session *s, const wim_tokens *ex, int q0, int q1)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < s->doc.n && s->stop == WIM_CONTINUE; i++)
+        for (int q = q0; rc == 0 && q < q1; q++)
+            rc = start_margin(s, i, q, &ex[q]);
+    if (rc == 0) rc = wim_drain(s);
+    if (rc == 0 && s->stop != WIM_ABORT) rc = answer_all(s, WIM_TPL_ANSWER, q0, q1);
+    return rc;
+}
+
+/* As many questions at a time as the context has room for. */
+static int ask(wim_session *s)
+{
+    s->st.n_segments_read = s->doc.n;
+    s->st.n_read_tokens = s->doc.tok.n;
+    int group = (s->ctx_size - s->doc.n_past) / forks_per_question(s);
+    wim_tokens *ex = calloc((size_t)s->n_queries, sizeof *ex);
+    int rc = ex ? extract_prompts(s, ex) : -1;
+    for (int q0 = 0; rc == 0 && q0 < s->n_queries && s->stop != WIM_ABORT; q0 += group) {
+        int q1 = q0 + group < s->n_queries ? q0 + group : s->n_queries;
+        rc = s->o.mode == WIM_MODE_WIM ? ask_wim(s, ex, q0, q1)
+                                       : answer_all(s, WIM_TPL_ANSWER_LLM, q0, q1);
     }
-    if (rc == 0 && s->stop != WIM_ABORT) {
-        s->st.stopped_early = s->stop == WIM_STOP;
-        s->st.total_ms = now_ms() - s->t0_ms;
-        emit(s, (wim_event){.type = WIM_EVENT_DONE, .answer = wim_strbuf_str(&out)});
+    if (ex) free_prompts(ex, s->n_queries);
+    free(ex);
+    return rc;
+}
+
+int wim_session_ask(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
+                    void *user)
+{
+    if (begin(s, queries, n_queries, cb, user) != 0) return -1;
+    if (s->o.mode == WIM_MODE_RAG) {
+        snprintf(s->err, sizeof s->err,
+                 "rag mode reads only the segments it keeps: it cannot "
+                 "ask a document read before");
+        return -1;
     }
-    doc_free(&d);
-    wim_strbuf_free(&out);
-    if (rc != 0) return -1;
-    return s->stop == WIM_ABORT ? 1 : 0;
+    if (!s->doc_whole) {
+        snprintf(s->err, sizeof s->err, "no document read to the end to ask about");
+        return -1;
+    }
+    s->st.n_doc_tokens = s->doc.tok.n;
+    s->st.n_segments = s->doc.n;
+    s->st.n_ctx = s->ctx_size;
+    int need = forks_per_question(s);
+    if (need > s->ctx_size - s->doc.n_past) {
+        snprintf(s->err, sizeof s->err,
+                 "the document leaves %d tokens of its %d-token context; a question needs %d",
+                 s->ctx_size - s->doc.n_past, s->ctx_size, need);
+        return -1;
+    }
+    /* the cache stays in its context; with fewer sequences jobs wait for one */
+    if (wim_session_reserve(s, s->ctx_size, s->n_seq, cls_need(s)) != 0) return -1;
+    return conduct(s, ask);
 }

@@ -1,21 +1,64 @@
 /*
- * engine.h - the session's insides, shared by engine.c and the tests that
- * check the KV-cache bookkeeping directly.
+ * engine.h - the session's insides, shared by the library's files and by the
+ * tests that check the KV-cache bookkeeping directly.
+ *
+ *   session.c  options, contexts, events, decoding one prompt
+ *   jobs.c     margins and answers as jobs that share micro-batches
+ *   engine.c   a run: the document, the three modes, sizing, verdicts
+ *   docfile.c  a read document saved to disk and loaded back
  */
 #ifndef WIM_ENGINE_H
 #define WIM_ENGINE_H
 
 #include "chat.h"
 #include "model.h"
+#include "segment.h"
 #include "strbuf.h"
 #include "template.h"
 #include "wim.h"
 
 #include <llama.h>
 
-/* Sequences of the main context: the document, and the margin being written.
- * With a unified KV cache the margin's fork shares the document's cells. */
-enum { WIM_SEQ_DOC = 0, WIM_SEQ_MARGIN = 1 };
+/* Sequence 0 of the main context holds the document; margins and answers are
+ * forked from it into sequences of their own. With a unified KV cache a fork
+ * shares the document's cells instead of copying them. */
+enum { WIM_SEQ_DOC = 0, WIM_MAX_SEQ = 64 };
+
+/* The document as read: its text, segments and tokens. */
+typedef struct wim_doc {
+    char *text;       /* owned copy, NUL-terminated */
+    size_t len;       /* bytes */
+    wim_span *spans;  /* [n] byte ranges of the segments */
+    int n;            /* segments */
+    wim_tokens tok;   /* all document tokens, segment after segment */
+    int *tok_off;     /* [n + 1] where each segment's tokens start in tok */
+    wim_tokens pre;   /* user header + context intro: the cached preamble */
+    llama_pos n_past; /* cells of sequence 0 in use */
+    int n_read;       /* segments wholly in the cache */
+} wim_doc;
+
+/* What a job is for: a margin after a segment, or the answer to a question. */
+typedef enum wim_job_kind { WIM_JOB_MARGIN, WIM_JOB_ANSWER } wim_job_kind;
+
+/* One generation in a sequence of its own, advanced a step at a time by the
+ * micro-batches it shares with the document and with other jobs. */
+typedef struct wim_job {
+    wim_job_kind kind;
+    int seg;          /* the segment a margin follows; -1 for answers */
+    int q;            /* which question */
+    llama_seq_id seq; /* its sequence in the main context */
+    llama_pos pos;    /* position of the next token fed */
+    wim_tokens feed;  /* tokens to decode: the prompt, then each sampled token */
+    int fed;          /* feed.v[0..fed) are decoded */
+    int n_prompt;     /* feed.v[0..n_prompt) is prompt, the rest was generated */
+    bool open;        /* more prompt will come: do not sample yet */
+    int logits_at;    /* batch index of this step's logits, or -1 */
+    int n_gen, max_gen;
+    bool one_pass;  /* a margin that stops at once on NO# */
+    wim_strbuf raw; /* the bytes generated */
+    size_t sent;    /* answer bytes already streamed */
+    struct llama_sampler *smpl;
+} wim_job;
 
 struct wim_session {
     wim_model *m;
@@ -24,37 +67,74 @@ struct wim_session {
     wim_templates tpl;
     wim_chat chat;
 
-    struct llama_context *ctx; /* main: document (seq 0) and margins (seq 1) */
+    struct llama_context *ctx; /* main: the document and its forks */
     struct llama_context *cls; /* verdicts: small, never holds the document */
     int ctx_size, cls_size;    /* their n_ctx, 0 before the first run */
-    struct llama_batch batch;  /* o.n_batch tokens, one sequence each */
+    int n_seq;                 /* sequences of the main context, at most WIM_MAX_SEQ */
+    struct llama_batch batch;  /* o.n_batch tokens */
     struct llama_sampler *smpl;
+    wim_doc doc;    /* the document in the cache, kept for asking later */
+    bool doc_whole; /* doc was read to the end: it can be asked or saved */
 
     /* The current run. */
     wim_event_fn cb;
     void *user;
-    const char *query;
-    double t0_ms;   /* run start, monotonic */
-    wim_stats st;   /* live counters, reported with every event */
-    int stop;       /* the strongest WIM_STOP/WIM_ABORT a callback returned */
-    int n_segments; /* of the current document */
+    const char *const *queries;
+    int n_queries;
+    double t0_ms; /* run start, monotonic */
+    wim_stats st; /* live counters, reported with every event */
+    int stop;     /* the strongest WIM_STOP/WIM_ABORT a callback returned */
     char err[512];
+
+    /* Jobs in flight and the sequences they hold. */
+    wim_job jobs[WIM_MAX_SEQ];
+    int n_jobs;
+    bool seq_used[WIM_MAX_SEQ];
+    wim_strbuf *kept;    /* [n_queries * doc.n] relevant margin notes, "" if none */
+    wim_strbuf *answers; /* [n_queries] */
 };
 
-/* Creates the contexts if their sizes differ from what is asked. */
-int wim_session_reserve(wim_session *s, int ctx_size, int cls_size);
-
+/* --- session.c --- */
+double wim_now_ms(void);
+void wim_doc_free(wim_doc *d);
+/* Creates the contexts, unless those there already have these sizes: the main
+ * one of ctx_size cells for n_seq sequences, the verdicts' one (if cls_size). */
+int wim_session_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size);
+void wim_emit(wim_session *s, wim_event ev);
+void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_seq_id seq,
+                   bool logits);
+int wim_decode_batch(wim_session *s, struct llama_context *ctx);
 /* Decodes n tokens into seq at positions pos.., in micro-batches, keeping the
  * last token's logits when logits_last. With seg >= 0 they are document tokens
  * of that segment: progress is reported and a stop is honoured between
  * micro-batches. Returns 0, 1 when stopped, -1 on error (s->err). */
 int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, int n,
                llama_seq_id seq, llama_pos pos, bool logits_last, int seg);
+/* Samples up to max tokens into seq from pos, one token a decode (verdicts, in
+ * their own context); the last prompt token's logits must be ready. Returns
+ * tokens generated, or -1. */
+int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos pos,
+                       int max, wim_strbuf *out);
 
-/* Writes a margin: forks the document (seq 0, n_past cells) into seq 1,
- * decodes prompt there, generates into out, then removes seq 1 so the cache
- * again holds only the document. Returns tokens generated, or -1. */
-int wim_margin_in_fork(wim_session *s, const wim_tokens *prompt, llama_pos n_past, bool one_pass,
-                       wim_strbuf *out);
+/* --- jobs.c --- */
+/* A new job in a free sequence forked from the document's first n_cells
+ * positions, to be fed prompt. NULL when every sequence is taken. */
+wim_job *wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
+                       const wim_tokens *prompt, int max_gen);
+/* One micro-batch: every job's next tokens, then up to the room left of the
+ * document tokens doc[0..n_doc) of segment seg (n_doc may be 0). Finished jobs
+ * are ended through wim_job_done(). Returns document tokens decoded, or -1. */
+int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg);
+/* Steps without document tokens until no job is left. 0, or -1. */
+int wim_drain(wim_session *s);
+void wim_jobs_free(wim_session *s);
+
+/* --- engine.c --- */
+/* A job finished: report it and act on it (classify a margin, close an answer). */
+int wim_job_done(wim_session *s, wim_job *j);
+
+/* --- docfile.c --- */
+int wim_docfile_save(wim_session *s, const char *path);
+int wim_docfile_load(wim_session *s, const char *path);
 
 #endif

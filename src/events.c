@@ -18,10 +18,15 @@ const char *wim_classify_name(wim_classify c)
     return c == WIM_CLASSIFY_ONE_PASS ? "one-pass" : "two-pass";
 }
 
+const char *wim_schedule_name(wim_schedule s)
+{
+    return s == WIM_SCHEDULE_SEQUENTIAL ? "sequential" : "overlap";
+}
+
 const char *wim_event_name(wim_event_type t)
 {
     static const char *const names[] = {"start",   "progress", "segment", "margin",
-                                        "verdict", "token",    "done"};
+                                        "verdict", "token",    "answer",  "done"};
     return t <= WIM_EVENT_DONE ? names[t] : "unknown";
 }
 
@@ -35,6 +40,7 @@ static void add_settings(cJSON *j, const wim_options *o)
 {
     cJSON_AddStringToObject(j, "mode", wim_mode_name(o->mode));
     cJSON_AddStringToObject(j, "classify", wim_classify_name(o->classify));
+    cJSON_AddStringToObject(j, "schedule", wim_schedule_name(o->schedule));
     cJSON_AddNumberToObject(j, "segment_tokens", o->segment_tokens);
     cJSON_AddNumberToObject(j, "max_margin_tokens", o->max_margin_tokens);
     cJSON_AddNumberToObject(j, "max_verdict_tokens", o->max_verdict_tokens);
@@ -46,10 +52,19 @@ static void add_settings(cJSON *j, const wim_options *o)
     cJSON_AddNumberToObject(j, "batch", o->n_batch);
 }
 
+/* "name": the first string, and "names": all of them. */
+static void add_strings(cJSON *j, const char *name, const char *names, const char *const *v, int n)
+{
+    cJSON_AddStringToObject(j, name, v && n > 0 && v[0] ? v[0] : "");
+    cJSON *a = cJSON_AddArrayToObject(j, names);
+    for (int i = 0; v && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i] ? v[i] : ""));
+}
+
 static void add_done(cJSON *j, const wim_event *ev)
 {
     const wim_stats *st = ev->stats;
-    cJSON_AddStringToObject(j, "answer", ev->answer ? ev->answer : "");
+    add_strings(j, "answer", "answers", ev->answers, ev->n_queries);
     cJSON_AddBoolToObject(j, "stopped_early", st->stopped_early);
     cJSON_AddNumberToObject(j, "segments_read", st->n_segments_read);
     cJSON_AddNumberToObject(j, "margins", st->n_margins);
@@ -66,7 +81,7 @@ static void add_fields(cJSON *j, const wim_event *ev)
     const wim_stats *st = ev->stats;
     switch (ev->type) {
     case WIM_EVENT_START:
-        cJSON_AddStringToObject(j, "query", ev->query ? ev->query : "");
+        add_strings(j, "query", "queries", ev->queries, ev->n_queries);
         cJSON_AddNumberToObject(j, "doc_tokens", st->n_doc_tokens);
         cJSON_AddNumberToObject(j, "n_ctx", st->n_ctx);
         if (ev->options) add_settings(j, ev->options);
@@ -80,17 +95,21 @@ static void add_fields(cJSON *j, const wim_event *ev)
         break;
     case WIM_EVENT_MARGIN:
         cJSON_AddNumberToObject(j, "segment", ev->segment);
+        cJSON_AddNumberToObject(j, "question", ev->question);
         cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
         cJSON_AddNumberToObject(j, "tokens", ev->n_tokens);
         break;
     case WIM_EVENT_VERDICT:
         cJSON_AddNumberToObject(j, "segment", ev->segment);
+        cJSON_AddNumberToObject(j, "question", ev->question);
         cJSON_AddBoolToObject(j, "relevant", ev->relevant);
         cJSON_AddBoolToObject(j, "parsed", ev->parsed);
         cJSON_AddStringToObject(j, "reason", ev->reason ? ev->reason : "");
         cJSON_AddStringToObject(j, "raw", ev->text ? ev->text : "");
         break;
     case WIM_EVENT_ANSWER_TOKEN:
+    case WIM_EVENT_ANSWER:
+        cJSON_AddNumberToObject(j, "question", ev->question);
         cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
         break;
     case WIM_EVENT_DONE:

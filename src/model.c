@@ -136,6 +136,15 @@ int wim_tokens_add_pieces(const wim_model *m, wim_tokens *t, const wim_piece *p,
     return 0;
 }
 
+int wim_tokens_add_tokens(wim_tokens *t, const llama_token *v, int n)
+{
+    if (n == 0) return 0;
+    if (reserve(t, n) != 0) return -1;
+    memcpy(t->v + t->n, v, (size_t)n * sizeof *v);
+    t->n += n;
+    return 0;
+}
+
 void wim_tokens_free(wim_tokens *t)
 {
     free(t->v);

@@ -28,6 +28,7 @@ int wim_tokens_add_text(const wim_model *m, wim_tokens *t, const char *text, siz
                         bool add_special, bool parse_special);
 /* Appends filled template pieces: template text parsed, inserted values literal. */
 int wim_tokens_add_pieces(const wim_model *m, wim_tokens *t, const wim_piece *p, int n);
+int wim_tokens_add_tokens(wim_tokens *t, const llama_token *v, int n);
 void wim_tokens_free(wim_tokens *t);
 
 /* Token count of text as user text; a wim_token_count_fn for the segmenter. */

@@ -1,6 +1,8 @@
 /*
- * test_cache.c - writing a margin leaves the KV cache as if it never happened:
- * the logits after the next segment match a run that wrote no margin.
+ * test_cache.c - writing margins and answers leaves the KV cache as if they
+ * never happened: after a real run, sequence 0 holds exactly preamble +
+ * document, no other sequence holds a cell, and the logits after a further
+ * segment match a context that only ever read the document.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,90 +34,112 @@ static int teardown(void **state)
     return 0;
 }
 
-static wim_session *new_session(void)
-{
-    wim_options o;
-    wim_options_default(&o);
-    o.n_threads = 1;
-    o.n_batch = 64; /* several micro-batches per segment */
-    o.max_margin_tokens = 24;
-    char err[256];
-    wim_session *s = wim_session_new(model, &o, err, sizeof err);
-    assert_non_null(s);
-    assert_int_equal(wim_session_reserve(s, 2048, 0), 0);
-    return s;
-}
-
-static void tokens(wim_tokens *t, const char *text)
-{
-    assert_int_equal(wim_tokens_add_text(model, t, text, strlen(text), false, false), 0);
-}
-
-static const char *const segments[] = {
+static const char document[] =
     "The harbour master logged forty ships in March, most of them carrying salt and timber "
-    "from the northern coast. Two were turned away for want of papers. ",
-    "In April the breakwater was repaired with stone from the quarry at Hollin, and the tolls "
-    "rose by a tenth to pay for it. The keeper of the light asked for a second lamp. ",
-    "By May the fishing fleet had returned, and the market sold herring at four coins a crate, "
-    "the lowest price in a decade, much to the merchants' dismay. ",
-};
-enum { N_SEGMENTS = 3 };
+    "from the northern coast. Two were turned away for want of papers. In April the "
+    "breakwater was repaired with stone from the quarry at Hollin, and the tolls rose by a "
+    "tenth to pay for it. The keeper of the light asked for a second lamp. By May the fishing "
+    "fleet had returned, and the market sold herring at four coins a crate, the lowest price "
+    "in a decade. The merchants complained to the council, which did nothing. ";
+static const char next_segment[] = "In June a storm closed the harbour for nine days.";
 
-/* Logits after reading every segment, writing a margin after each but the
- * last when with_margins. */
-static float *read_all(wim_session *s, bool with_margins)
+static int count_margins(const wim_event *ev, void *user)
 {
-    llama_memory_t mem = llama_get_memory(s->ctx);
-    llama_memory_clear(mem, true);
-    wim_tokens prompt = {0}, seg = {0};
-    tokens(&prompt, "\n\nWrite down what the text says about the lighthouse.");
-    llama_pos n_past = 0;
-    for (int i = 0; i < N_SEGMENTS; i++) {
-        seg.n = 0;
-        tokens(&seg, segments[i]);
-        bool last = i == N_SEGMENTS - 1;
-        assert_int_equal(wim_decode(s, s->ctx, seg.v, seg.n, WIM_SEQ_DOC, n_past, last, -1), 0);
-        n_past += seg.n;
-        if (!with_margins || last) continue;
-        wim_strbuf margin = {0};
-        int n = wim_margin_in_fork(s, &prompt, n_past, false, &margin);
-        assert_true(n > 0); /* a margin really was written into the cache */
-        assert_int_equal(llama_memory_seq_pos_max(mem, WIM_SEQ_MARGIN), -1);
-        assert_int_equal(llama_memory_seq_pos_max(mem, WIM_SEQ_DOC), n_past - 1);
-        wim_strbuf_free(&margin);
-    }
+    if (ev->type == WIM_EVENT_MARGIN) ++*(int *)user;
+    return WIM_CONTINUE;
+}
+
+static float *copy_logits(wim_session *s)
+{
     int n_vocab = llama_vocab_n_tokens(model->vocab);
     float *logits = malloc((size_t)n_vocab * sizeof *logits);
     memcpy(logits, llama_get_logits_ith(s->ctx, -1), (size_t)n_vocab * sizeof *logits);
-    wim_tokens_free(&prompt);
-    wim_tokens_free(&seg);
     return logits;
 }
 
-static void test_margin_leaves_no_trace(void **state)
+/* Logits of next_segment read after the cache a run left behind. */
+static float *after_run(wim_session *s, wim_tokens *next)
 {
-    (void)state;
-    wim_session *s = new_session();
-    float *plain = read_all(s, false);
-    float *margins = read_all(s, true);
+    int margins = 0;
+    assert_int_equal(wim_session_run(s, document, strlen(document), "Who asked for a lamp?",
+                                     count_margins, &margins),
+                     0);
+    assert_true(s->doc.n >= 3);
+    assert_int_equal(margins, s->doc.n); /* margins really were written */
+    llama_memory_t mem = llama_get_memory(s->ctx);
+    assert_int_equal(s->doc.n_past, s->doc.pre.n + s->doc.tok.n);
+    assert_int_equal(llama_memory_seq_pos_min(mem, WIM_SEQ_DOC), 0);
+    assert_int_equal(llama_memory_seq_pos_max(mem, WIM_SEQ_DOC), s->doc.n_past - 1);
+    for (llama_seq_id q = 1; q < WIM_MAX_SEQ; q++)
+        assert_int_equal(llama_memory_seq_pos_max(mem, q), -1);
+    assert_int_equal(wim_decode(s, s->ctx, next->v, next->n, WIM_SEQ_DOC, s->doc.n_past, true, -1),
+                     0);
+    return copy_logits(s);
+}
+
+/* The same tokens read into an empty cache, with no margin ever written. */
+static float *plain_reading(wim_session *s, wim_tokens *next)
+{
+    wim_tokens all = {0};
+    wim_tokens_add_tokens(&all, s->doc.pre.v, s->doc.pre.n);
+    wim_tokens_add_tokens(&all, s->doc.tok.v, s->doc.tok.n);
+    wim_tokens_add_tokens(&all, next->v, next->n);
+    llama_memory_clear(llama_get_memory(s->ctx), true);
+    assert_int_equal(wim_decode(s, s->ctx, all.v, all.n, WIM_SEQ_DOC, 0, true, -1), 0);
+    wim_tokens_free(&all);
+    return copy_logits(s);
+}
+
+static void check_schedule(wim_schedule schedule)
+{
+    wim_options o;
+    wim_options_default(&o);
+    o.schedule = schedule;
+    o.n_threads = 1;
+    o.n_batch = 32; /* several micro-batches per segment, for margins to ride in */
+    o.segment_tokens = 40;
+    o.max_margin_tokens = 16;
+    o.max_answer_tokens = 8;
+    char err[256];
+    wim_session *s = wim_session_new(model, &o, err, sizeof err);
+    assert_non_null(s);
+    wim_tokens next = {0};
+    wim_tokens_add_text(model, &next, next_segment, strlen(next_segment), false, false);
+    float *run = after_run(s, &next);
+    float *plain = plain_reading(s, &next);
     int n_vocab = llama_vocab_n_tokens(model->vocab);
     float worst = 0;
     for (int i = 0; i < n_vocab; i++) {
-        assert_true(isfinite(margins[i]));
-        float d = fabsf(plain[i] - margins[i]);
+        assert_true(isfinite(run[i]));
+        float d = fabsf(plain[i] - run[i]);
         if (d > worst) worst = d;
     }
-    printf("max |logit difference| = %g over %d logits\n", worst, n_vocab);
+    printf("%s: max |logit difference| = %g over %d logits\n", wim_schedule_name(schedule), worst,
+           n_vocab);
     assert_true(worst <= 1e-3f);
+    free(run);
     free(plain);
-    free(margins);
+    wim_tokens_free(&next);
     wim_session_free(s);
+}
+
+static void test_sequential_leaves_no_trace(void **state)
+{
+    (void)state;
+    check_schedule(WIM_SCHEDULE_SEQUENTIAL);
+}
+
+static void test_overlap_leaves_no_trace(void **state)
+{
+    (void)state;
+    check_schedule(WIM_SCHEDULE_OVERLAP);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_margin_leaves_no_trace),
+        cmocka_unit_test(test_sequential_leaves_no_trace),
+        cmocka_unit_test(test_overlap_leaves_no_trace),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

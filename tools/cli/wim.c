@@ -24,19 +24,26 @@
  * Settings
  * ========================================================================= */
 
+enum { MAX_QUERIES = 64 };
+
 typedef struct cli {
     const char *model_path;
     const char *doc_path;   /* "-" = stdin */
     const char *input_json; /* reference-format JSON with context and query */
-    const char *query;
-    char *owned_query; /* the query read from --input-json, when -q gave none */
+    const char *queries_file;
+    const char *save_doc, *load_doc;
+    const char *queries[MAX_QUERIES]; /* from -q, --queries or --input-json */
+    int n_queries;
+    char *queries_text; /* --queries file's text, which queries point into */
+    char *json_query;   /* the query of --input-json, when no -q was given */
     bool json, quiet;
     wim_options o;
     wim_model_params mp;
 } cli;
 
 static const char usage[] =
-    "usage: wim -m MODEL.gguf (-f DOCUMENT | --input-json FILE) -q QUESTION [options]\n"
+    "usage: wim -m MODEL.gguf (-f DOCUMENT | --input-json FILE | --load-doc FILE)\n"
+    "           -q QUESTION [-q QUESTION ...] [options]\n"
     "\n"
     "Answers QUESTION over a long DOCUMENT with Writing in the Margins: the document is\n"
     "read in segments, a margin note is written after each, relevant notes feed the answer.\n"
@@ -44,7 +51,8 @@ static const char usage[] =
     "input:\n"
     "  -m, --model FILE           GGUF model (any llama.cpp model with a chat template)\n"
     "  -f, --file FILE            document, UTF-8 text; '-' reads standard input\n"
-    "  -q, --query TEXT           the question\n"
+    "  -q, --query TEXT           the question; repeat it to ask several in one reading\n"
+    "      --queries FILE         questions, one a line\n"
     "      --input-json FILE      read document and question from a JSON object with\n"
     "                             \"context\" and \"query\" (the reference format); -q overrides\n"
     "method:\n"
@@ -53,6 +61,9 @@ static const char usage[] =
     "      --classify two-pass|one-pass\n"
     "                             two-pass (default): a classification prompt per margin;\n"
     "                             one-pass: margins start YES# or NO#, stop at once on NO#\n"
+    "      --schedule overlap|sequential\n"
+    "                             overlap (default): margins ride in the next segments'\n"
+    "                             prefill; sequential: each right after its segment\n"
     "      --segment-tokens N     segment length in model tokens (4096)\n"
     "      --max-margin-tokens N  (100)\n"
     "      --max-verdict-tokens N (10)\n"
@@ -67,6 +78,10 @@ static const char usage[] =
     "                             at most the model's trained context)\n"
     "  -b, --batch-size N         prefill micro-batch (512)\n"
     "  -ngl, --n-gpu-layers N     layers to offload to the GPU (0)\n"
+    "read once, ask later:\n"
+    "      --save-doc FILE        after reading, store the document and its KV cache\n"
+    "      --load-doc FILE        answer from a stored document without reading it again\n"
+    "                             (same model, segment size and context size)\n"
     "prompts:\n"
     "      --templates DIR        override built-in prompts with DIR/NAME.txt (see docs/)\n"
     "      --user-header TEXT     chat text before the user's words ({system} = preamble)\n"
@@ -122,89 +137,169 @@ static bool is(const char *arg, const char *s, const char *l)
     return (s && strcmp(arg, s) == 0) || strcmp(arg, l) == 0;
 }
 
-static const char *const valued_flags[] = {"-m",
-                                           "--model",
-                                           "-f",
-                                           "--file",
-                                           "-q",
-                                           "--query",
-                                           "--input-json",
-                                           "--mode",
-                                           "--classify",
-                                           "--segment-tokens",
-                                           "--max-margin-tokens",
-                                           "--max-verdict-tokens",
-                                           "--max-answer-tokens",
-                                           "--temp",
-                                           "--top-p",
-                                           "--seed",
-                                           "-t",
-                                           "--threads",
-                                           "-c",
-                                           "--ctx-size",
-                                           "-b",
-                                           "--batch-size",
-                                           "-ngl",
-                                           "--n-gpu-layers",
-                                           "--templates",
-                                           "--user-header",
-                                           "--generation-header",
-                                           NULL};
+typedef enum flag_id {
+    F_MODEL,
+    F_FILE,
+    F_QUERY,
+    F_QUERIES,
+    F_INPUT_JSON,
+    F_MODE,
+    F_CLASSIFY,
+    F_SCHEDULE,
+    F_SEGMENT,
+    F_MARGIN,
+    F_VERDICT,
+    F_ANSWER,
+    F_TEMP,
+    F_TOP_P,
+    F_SEED,
+    F_THREADS,
+    F_CTX,
+    F_BATCH,
+    F_GPU,
+    F_TEMPLATES,
+    F_USER_HEADER,
+    F_GEN_HEADER,
+    F_SAVE_DOC,
+    F_LOAD_DOC
+} flag_id;
 
-static bool takes_value(const char *arg)
+/* Every flag that takes a value. */
+static const struct flag {
+    const char *short_name, *long_name;
+    flag_id id;
+} flags[] = {
+    {"-m", "--model", F_MODEL},
+    {"-f", "--file", F_FILE},
+    {"-q", "--query", F_QUERY},
+    {NULL, "--queries", F_QUERIES},
+    {NULL, "--input-json", F_INPUT_JSON},
+    {NULL, "--mode", F_MODE},
+    {NULL, "--classify", F_CLASSIFY},
+    {NULL, "--schedule", F_SCHEDULE},
+    {NULL, "--segment-tokens", F_SEGMENT},
+    {NULL, "--max-margin-tokens", F_MARGIN},
+    {NULL, "--max-verdict-tokens", F_VERDICT},
+    {NULL, "--max-answer-tokens", F_ANSWER},
+    {NULL, "--temp", F_TEMP},
+    {NULL, "--top-p", F_TOP_P},
+    {NULL, "--seed", F_SEED},
+    {"-t", "--threads", F_THREADS},
+    {"-c", "--ctx-size", F_CTX},
+    {"-b", "--batch-size", F_BATCH},
+    {"-ngl", "--n-gpu-layers", F_GPU},
+    {NULL, "--templates", F_TEMPLATES},
+    {NULL, "--user-header", F_USER_HEADER},
+    {NULL, "--generation-header", F_GEN_HEADER},
+    {NULL, "--save-doc", F_SAVE_DOC},
+    {NULL, "--load-doc", F_LOAD_DOC},
+};
+
+static const struct flag *find_flag(const char *arg)
 {
-    for (const char *const *f = valued_flags; *f; f++)
-        if (strcmp(arg, *f) == 0) return true;
-    return false;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (is(arg, flags[i].short_name, flags[i].long_name)) return &flags[i];
+    return NULL;
 }
 
-/* Sets the flag's value; returns false when arg is not a valued flag. */
-static bool parse_valued(cli *c, const char *arg, const char *v)
+static void add_query(cli *c, const char *q)
+{
+    if (c->n_queries == MAX_QUERIES) die("too many questions (at most %d)", MAX_QUERIES);
+    c->queries[c->n_queries++] = q;
+}
+
+static int whole(const char *arg, const char *v, long lo)
+{
+    return (int)parse_long(arg, v, lo, INT_MAX);
+}
+
+static void set_flag(cli *c, flag_id id, const char *arg, const char *v)
 {
     wim_options *o = &c->o;
-    if (is(arg, "-m", "--model"))
+    switch (id) {
+    case F_MODEL:
         c->model_path = v;
-    else if (is(arg, "-f", "--file"))
+        break;
+    case F_FILE:
         c->doc_path = v;
-    else if (is(arg, "-q", "--query"))
-        c->query = v;
-    else if (is(arg, NULL, "--input-json"))
+        break;
+    case F_QUERY:
+        add_query(c, v);
+        break;
+    case F_QUERIES:
+        c->queries_file = v;
+        break;
+    case F_INPUT_JSON:
         c->input_json = v;
-    else if (is(arg, NULL, "--mode"))
+        break;
+    case F_MODE:
         o->mode = parse_choice(arg, v, "wim", "llm", "rag");
-    else if (is(arg, NULL, "--classify"))
+        break;
+    case F_CLASSIFY:
         o->classify = parse_choice(arg, v, "two-pass", "one-pass", NULL);
-    else if (is(arg, NULL, "--segment-tokens"))
-        o->segment_tokens = parse_long(arg, v, 1, INT_MAX);
-    else if (is(arg, NULL, "--max-margin-tokens"))
-        o->max_margin_tokens = parse_long(arg, v, 1, INT_MAX);
-    else if (is(arg, NULL, "--max-verdict-tokens"))
-        o->max_verdict_tokens = parse_long(arg, v, 1, INT_MAX);
-    else if (is(arg, NULL, "--max-answer-tokens"))
-        o->max_answer_tokens = parse_long(arg, v, 1, INT_MAX);
-    else if (is(arg, NULL, "--temp"))
+        break;
+    case F_SCHEDULE:
+        o->schedule = parse_choice(arg, v, "overlap", "sequential", NULL);
+        break;
+    case F_SEGMENT:
+        o->segment_tokens = whole(arg, v, 1);
+        break;
+    case F_MARGIN:
+        o->max_margin_tokens = whole(arg, v, 1);
+        break;
+    case F_VERDICT:
+        o->max_verdict_tokens = whole(arg, v, 1);
+        break;
+    case F_ANSWER:
+        o->max_answer_tokens = whole(arg, v, 1);
+        break;
+    case F_TEMP:
         o->temp = parse_float(arg, v);
-    else if (is(arg, NULL, "--top-p"))
+        break;
+    case F_TOP_P:
         o->top_p = parse_float(arg, v);
-    else if (is(arg, NULL, "--seed"))
+        break;
+    case F_SEED:
         o->seed = (uint32_t)parse_long(arg, v, 0, UINT32_MAX);
-    else if (is(arg, "-t", "--threads"))
-        o->n_threads = parse_long(arg, v, 1, 1024);
-    else if (is(arg, "-c", "--ctx-size"))
-        o->n_ctx = parse_long(arg, v, 1, INT_MAX);
-    else if (is(arg, "-b", "--batch-size"))
-        o->n_batch = parse_long(arg, v, 1, 1 << 20);
-    else if (is(arg, "-ngl", "--n-gpu-layers"))
-        c->mp.n_gpu_layers = parse_long(arg, v, 0, 10000);
-    else if (is(arg, NULL, "--templates"))
+        break;
+    case F_THREADS:
+        o->n_threads = whole(arg, v, 1);
+        break;
+    case F_CTX:
+        o->n_ctx = whole(arg, v, 1);
+        break;
+    case F_BATCH:
+        o->n_batch = whole(arg, v, 1);
+        break;
+    case F_GPU:
+        c->mp.n_gpu_layers = whole(arg, v, 0);
+        break;
+    case F_TEMPLATES:
         o->templates_dir = v;
-    else if (is(arg, NULL, "--user-header"))
+        break;
+    case F_USER_HEADER:
         o->user_header = v;
-    else if (is(arg, NULL, "--generation-header"))
+        break;
+    case F_GEN_HEADER:
         o->generation_header = v;
-    else
-        return false;
-    return true;
+        break;
+    case F_SAVE_DOC:
+        c->save_doc = v;
+        break;
+    case F_LOAD_DOC:
+        c->load_doc = v;
+        break;
+    }
+}
+
+static void check_args(const cli *c)
+{
+    if (!c->model_path) die("no model given: use -m MODEL.gguf");
+    if (!c->doc_path && !c->input_json && !c->load_doc)
+        die("no document given: use -f FILE, --input-json FILE or --load-doc FILE");
+    if (c->load_doc && (c->doc_path || c->input_json))
+        die("--load-doc answers from a stored document: give no -f or --input-json with it");
+    if (c->load_doc && c->save_doc) die("--load-doc and --save-doc do not go together");
 }
 
 static void parse_args(cli *c, int argc, char **argv)
@@ -220,15 +315,14 @@ static void parse_args(cli *c, int argc, char **argv)
             c->json = true;
         } else if (is(arg, NULL, "--quiet")) {
             c->quiet = true;
-        } else if (takes_value(arg)) {
+        } else if (find_flag(arg)) {
             if (i + 1 == argc) die("%s needs a value", arg);
-            parse_valued(c, arg, argv[++i]);
+            set_flag(c, find_flag(arg)->id, arg, argv[++i]);
         } else {
             die("unknown option '%s' (see wim --help)", arg);
         }
     }
-    if (!c->model_path) die("no model given: use -m MODEL.gguf");
-    if (!c->doc_path && !c->input_json) die("no document given: use -f FILE or --input-json FILE");
+    check_args(c);
 }
 
 /* ============================================================================
@@ -275,9 +369,19 @@ static char *read_input_json(cli *c, size_t *len)
         die("'%s' is not a JSON object with a string \"context\"", c->input_json);
     char *doc = strdup(ctx->valuestring);
     *len = strlen(doc);
-    if (!c->query && cJSON_IsString(q)) c->query = c->owned_query = strdup(q->valuestring);
+    if (c->n_queries == 0 && cJSON_IsString(q))
+        add_query(c, c->json_query = strdup(q->valuestring));
     cJSON_Delete(j);
     return doc;
+}
+
+/* --queries FILE: one question a line, blank lines skipped. */
+static void read_queries(cli *c)
+{
+    size_t len;
+    c->queries_text = read_document(c->queries_file, &len);
+    for (char *line = strtok(c->queries_text, "\r\n"); line; line = strtok(NULL, "\r\n"))
+        if (strspn(line, " \t") < strlen(line)) add_query(c, line);
 }
 
 /* ============================================================================
@@ -323,6 +427,15 @@ static void show_progress(view *v, const wim_event *ev)
     v->progress_shown = v->tty;
 }
 
+/* " · q2" when there are several questions. */
+static const char *question_tag(const wim_event *ev)
+{
+    static char tag[32];
+    tag[0] = '\0';
+    if (ev->n_queries > 1) snprintf(tag, sizeof tag, " · q%d", ev->question + 1);
+    return tag;
+}
+
 static void show_event(view *v, const wim_event *ev)
 {
     switch (ev->type) {
@@ -339,11 +452,12 @@ static void show_event(view *v, const wim_event *ev)
         break;
     case WIM_EVENT_MARGIN:
         clear_progress(v);
-        fprintf(stderr, "[margin %d/%d] %s\n", ev->segment + 1, ev->n_segments, ev->text);
+        fprintf(stderr, "[margin %d/%d%s] %s\n", ev->segment + 1, ev->n_segments, question_tag(ev),
+                ev->text);
         break;
     case WIM_EVENT_VERDICT:
         clear_progress(v);
-        fprintf(stderr, "[verdict %d/%d] %s", ev->segment + 1, ev->n_segments,
+        fprintf(stderr, "[verdict %d/%d%s] %s", ev->segment + 1, ev->n_segments, question_tag(ev),
                 ev->relevant ? "relevant" : "not relevant");
         if (ev->parsed)
             fprintf(stderr, "%s%s\n", *ev->reason ? ": " : "", ev->reason);
@@ -351,10 +465,23 @@ static void show_event(view *v, const wim_event *ev)
             fprintf(stderr, " (unclear answer: %s)\n", ev->text);
         break;
     case WIM_EVENT_ANSWER_TOKEN:
+    case WIM_EVENT_ANSWER:
     case WIM_EVENT_DONE:
         clear_progress(v);
         break;
     }
+}
+
+/* One question's answer streams to stdout; several are printed whole, each
+ * after its question, since they are written side by side. */
+static void show_answer(const wim_event *ev)
+{
+    if (ev->n_queries == 1 && ev->type == WIM_EVENT_ANSWER_TOKEN) fputs(ev->text, stdout);
+    if (ev->n_queries == 1 && ev->type == WIM_EVENT_ANSWER) putchar('\n');
+    if (ev->n_queries > 1 && ev->type == WIM_EVENT_ANSWER)
+        printf("Q%d: %s\nA%d: %s\n\n", ev->question + 1, ev->queries[ev->question],
+               ev->question + 1, ev->text);
+    fflush(stdout);
 }
 
 static void print_json(const wim_event *ev)
@@ -372,11 +499,7 @@ static int on_event(const wim_event *ev, void *user)
         print_json(ev);
     else if (!v->quiet)
         show_event(v, ev);
-    if (!v->json && ev->type == WIM_EVENT_ANSWER_TOKEN) {
-        fputs(ev->text, stdout);
-        fflush(stdout);
-    }
-    if (!v->json && ev->type == WIM_EVENT_DONE) putchar('\n');
+    if (!v->json) show_answer(ev);
     if (interrupts && !v->told_stop && !v->json) {
         clear_progress(v);
         fputs("[wim] stopping: answering from what was read so far (Ctrl-C again quits)\n", stderr);
@@ -389,13 +512,28 @@ static int on_event(const wim_event *ev, void *user)
  * Main
  * ========================================================================= */
 
+/* Reads (or loads) the document and answers; saves it when asked. */
+static int conduct(wim_session *s, const cli *c, const char *doc, size_t len, view *v)
+{
+    if (c->load_doc) {
+        if (wim_session_load_doc(s, c->load_doc) != 0) return -1;
+        return wim_session_ask(s, c->queries, c->n_queries, on_event, v);
+    }
+    int rc = wim_session_run_many(s, doc, len, c->queries, c->n_queries, on_event, v);
+    if (rc == 0 && c->save_doc && wim_session_save_doc(s, c->save_doc) != 0) rc = -1;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     cli c = {0};
     parse_args(&c, argc, argv);
+    if (c.queries_file) read_queries(&c);
     size_t len = 0;
-    char *doc = c.input_json ? read_input_json(&c, &len) : read_document(c.doc_path, &len);
-    if (!c.query) die("no question given: use -q QUESTION");
+    char *doc = NULL;
+    if (!c.load_doc)
+        doc = c.input_json ? read_input_json(&c, &len) : read_document(c.doc_path, &len);
+    if (c.n_queries == 0) die("no question given: use -q QUESTION");
 
     char err[512];
     wim_model *m = wim_model_load(c.model_path, &c.mp, err, sizeof err);
@@ -405,7 +543,7 @@ int main(int argc, char **argv)
 
     signal(SIGINT, on_sigint);
     view v = {.json = c.json, .quiet = c.quiet, .tty = isatty(2)};
-    int rc = wim_session_run(s, doc, len, c.query, on_event, &v);
+    int rc = conduct(s, &c, doc, len, &v);
     if (rc < 0) {
         clear_progress(&v);
         fprintf(stderr, "wim: error: %s\n", wim_session_error(s));
@@ -413,6 +551,7 @@ int main(int argc, char **argv)
     wim_session_free(s);
     wim_model_free(m);
     free(doc);
-    free(c.owned_query);
+    free(c.queries_text);
+    free(c.json_query);
     return rc == 0 ? 0 : 1;
 }

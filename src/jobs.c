@@ -1,0 +1,174 @@
+/*
+ * jobs.c - margins and answers as jobs that share micro-batches.
+ *
+ * Every job generates in a sequence of its own, forked from the document. A
+ * step is one llama_decode: each job's next tokens (the rest of its prompt, or
+ * the token it sampled last), then document tokens in the room that is left.
+ * So margins can ride in the prefill of later segments (the overlapped
+ * schedule), several questions' margins advance together, and with no
+ * document tokens the same step is plain batched decoding.
+ */
+#include "engine.h"
+#include "text.h"
+#include "verdict.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static llama_seq_id take_seq(wim_session *s)
+{
+    for (llama_seq_id q = 1; q < s->n_seq; q++)
+        if (!s->seq_used[q]) {
+            s->seq_used[q] = true;
+            return q;
+        }
+    return -1;
+}
+
+wim_job *wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
+                       const wim_tokens *prompt, int max_gen)
+{
+    llama_seq_id seq = take_seq(s);
+    if (seq < 0) return NULL;
+    wim_job *j = &s->jobs[s->n_jobs++];
+    *j = (wim_job){.kind = kind,
+                   .seg = seg,
+                   .q = q,
+                   .seq = seq,
+                   .pos = n_cells,
+                   .logits_at = -1,
+                   .max_gen = max_gen};
+    j->one_pass = kind == WIM_JOB_MARGIN && s->o.classify == WIM_CLASSIFY_ONE_PASS;
+    j->smpl = llama_sampler_clone(s->smpl);
+    llama_sampler_reset(j->smpl);
+    wim_tokens_add_tokens(&j->feed, prompt->v, prompt->n);
+    j->n_prompt = prompt->n;
+    llama_memory_seq_cp(llama_get_memory(s->ctx), WIM_SEQ_DOC, seq, 0, n_cells);
+    return j;
+}
+
+static void job_free(wim_session *s, wim_job *j)
+{
+    llama_memory_seq_rm(llama_get_memory(s->ctx), j->seq, -1, -1);
+    s->seq_used[j->seq] = false;
+    llama_sampler_free(j->smpl);
+    wim_tokens_free(&j->feed);
+    wim_strbuf_free(&j->raw);
+}
+
+void wim_jobs_free(wim_session *s)
+{
+    for (int i = 0; i < s->n_jobs; i++)
+        job_free(s, &s->jobs[i]);
+    s->n_jobs = 0;
+}
+
+/* ============================================================================
+ * A step
+ * ========================================================================= */
+
+/* Puts the job's unfed tokens (as many as fit in room) into the batch. */
+static int add_job_tokens(wim_session *s, wim_job *j, int room)
+{
+    int k = j->feed.n - j->fed < room ? j->feed.n - j->fed : room;
+    int prompt_left = j->n_prompt - j->fed;
+    s->st.n_prefill_tokens += prompt_left < 0 ? 0 : prompt_left < k ? prompt_left : k;
+    j->logits_at = -1;
+    for (int i = 0; i < k; i++) {
+        bool last = j->fed + i == j->feed.n - 1 && !j->open;
+        if (last) j->logits_at = s->batch.n_tokens;
+        wim_batch_add(&s->batch, j->feed.v[j->fed + i], j->pos++, j->seq, last);
+    }
+    j->fed += k;
+    return k;
+}
+
+/* Sends the answer's complete UTF-8 characters not yet sent. */
+static void stream_answer(wim_session *s, wim_job *j, bool final)
+{
+    const wim_strbuf *out = &j->raw;
+    size_t end = final ? out->len : wim_utf8_floor(out->s, out->len, out->len);
+    if (end <= j->sent) return;
+    wim_strbuf piece = {0};
+    wim_strbuf_append_utf8(&piece, out->s + j->sent, end - j->sent);
+    wim_emit(s, (wim_event){.type = WIM_EVENT_ANSWER_TOKEN,
+                            .question = j->q,
+                            .text = wim_strbuf_str(&piece)});
+    wim_strbuf_free(&piece);
+    j->sent = end;
+}
+
+/* Samples the job's next token; true when the job is finished. */
+static bool advance(wim_session *s, wim_job *j)
+{
+    llama_token tok = llama_sampler_sample(j->smpl, s->ctx, j->logits_at);
+    if (llama_vocab_is_eog(s->m->vocab, tok)) return true;
+    char piece[256];
+    int len = wim_token_piece(s->m, tok, piece, sizeof piece);
+    if (len > 0) wim_strbuf_append(&j->raw, piece, (size_t)len);
+    j->n_gen++;
+    s->st.n_decode_tokens++;
+    if (j->kind == WIM_JOB_ANSWER) stream_answer(s, j, false);
+    if (j->n_gen >= j->max_gen) return true;
+    if (j->one_pass && wim_verdict_prefix(wim_strbuf_str(&j->raw)) == 0) return true;
+    wim_tokens_add_tokens(&j->feed, &tok, 1);
+    return false;
+}
+
+/* Ends the finished jobs, keeping the others in order. */
+static int end_jobs(wim_session *s, const bool *finished)
+{
+    int rc = 0, kept = 0, n = s->n_jobs;
+    wim_job done[WIM_MAX_SEQ];
+    int n_done = 0;
+    for (int i = 0; i < n; i++) {
+        if (finished[i])
+            done[n_done++] = s->jobs[i];
+        else
+            s->jobs[kept++] = s->jobs[i];
+    }
+    s->n_jobs = kept;
+    for (int i = 0; i < n_done; i++) {
+        if (done[i].kind == WIM_JOB_ANSWER) stream_answer(s, &done[i], true);
+        if (rc == 0 && wim_job_done(s, &done[i]) != 0) rc = -1;
+        job_free(s, &done[i]);
+    }
+    return rc;
+}
+
+int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg)
+{
+    s->batch.n_tokens = 0;
+    int room = s->o.n_batch, riding = 0;
+    for (int i = 0; i < s->n_jobs && room > 0; i++) {
+        int k = add_job_tokens(s, &s->jobs[i], room);
+        room -= k;
+        riding += k;
+    }
+    int nd = n_doc < room ? n_doc : room;
+    for (int i = 0; i < nd; i++)
+        wim_batch_add(&s->batch, doc[i], s->doc.n_past + i, WIM_SEQ_DOC, false);
+    if (s->batch.n_tokens == 0) return 0;
+    double t0 = wim_now_ms();
+    if (wim_decode_batch(s, s->ctx) != 0) return -1;
+    double ms = wim_now_ms() - t0;
+    bool prefill = nd > 0 || riding > s->n_jobs;
+    *(prefill ? &s->st.prefill_ms : &s->st.decode_ms) += ms;
+    s->st.n_prefill_tokens += nd;
+    s->doc.n_past += nd;
+    if (seg >= 0 && nd > 0) {
+        s->st.n_read_tokens += nd;
+        wim_emit(s, (wim_event){.type = WIM_EVENT_PROGRESS, .segment = seg});
+    }
+    bool finished[WIM_MAX_SEQ] = {false};
+    for (int i = 0; i < s->n_jobs; i++)
+        if (s->jobs[i].logits_at >= 0) finished[i] = advance(s, &s->jobs[i]);
+    return end_jobs(s, finished) == 0 ? nd : -1;
+}
+
+int wim_drain(wim_session *s)
+{
+    while (s->n_jobs > 0 && s->stop != WIM_ABORT)
+        if (wim_step(s, NULL, 0, -1) < 0) return -1;
+    return 0;
+}

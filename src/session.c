@@ -1,0 +1,266 @@
+/*
+ * session.c - a session's life: options, the two llama contexts, events, and
+ * decoding a run of tokens into one sequence.
+ */
+#include "engine.h"
+#include "text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double wim_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ============================================================================
+ * Options
+ * ========================================================================= */
+
+void wim_options_default(wim_options *o)
+{
+    *o = (wim_options){
+        .mode = WIM_MODE_WIM,
+        .classify = WIM_CLASSIFY_TWO_PASS,
+        .schedule = WIM_SCHEDULE_OVERLAP,
+        .segment_tokens = 4096,
+        .max_margin_tokens = 100,
+        .max_verdict_tokens = 10,
+        .max_answer_tokens = 100,
+        .temp = 0.0f,
+        .top_p = 1.0f,
+        .seed = 42,
+        .n_batch = 512,
+    };
+}
+
+static int check_options(const wim_options *o, char *err, size_t errlen)
+{
+    const char *bad = o->segment_tokens < 1           ? "segment tokens must be at least 1"
+                      : o->max_margin_tokens < 1      ? "max margin tokens must be at least 1"
+                      : o->max_verdict_tokens < 1     ? "max verdict tokens must be at least 1"
+                      : o->max_answer_tokens < 1      ? "max answer tokens must be at least 1"
+                      : o->temp < 0                   ? "temperature must not be negative"
+                      : o->top_p <= 0 || o->top_p > 1 ? "top-p must be in (0, 1]"
+                      : o->n_threads < 0              ? "threads must not be negative"
+                      : o->n_ctx < 0                  ? "context size must not be negative"
+                      : o->n_batch < 1                ? "batch size must be at least 1"
+                                                      : NULL;
+    if (bad) snprintf(err, errlen, "%s", bad);
+    return bad ? -1 : 0;
+}
+
+/* ============================================================================
+ * Session life
+ * ========================================================================= */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static struct llama_sampler *make_sampler(const wim_options *o)
+{
+    struct llama_sampler_chain_params p = llama_sampler_chain_default_params();
+    p.no_perf = true;
+    struct llama_sampler *chain = llama_sampler_chain_init(p);
+    if (o->temp <= 0) {
+        llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+        return chain;
+    }
+    llama_sampler_chain_add(chain, llama_sampler_init_top_p(o->top_p, 1));
+    llama_sampler_chain_add(chain, llama_sampler_init_temp(o->temp));
+    llama_sampler_chain_add(chain, llama_sampler_init_dist(o->seed));
+    return chain;
+}
+
+wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen)
+{
+    if (check_options(o, err, errlen) != 0) return NULL;
+    wim_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->m = m;
+    s->o = *o;
+    s->o.templates_dir = s->templates_dir = dup_or_null(o->templates_dir);
+    s->o.user_header = s->user_header = dup_or_null(o->user_header);
+    s->o.generation_header = s->generation_header = dup_or_null(o->generation_header);
+    if (s->o.n_threads == 0) s->o.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (wim_templates_load(&s->tpl, o->templates_dir, err, errlen) != 0 ||
+        wim_chat_init(&s->chat, llama_model_chat_template(m->model, NULL),
+                      s->tpl.text[WIM_TPL_SYSTEM], o->user_header, o->generation_header, err,
+                      errlen) != 0) {
+        wim_session_free(s);
+        return NULL;
+    }
+    s->batch = llama_batch_init(s->o.n_batch, 0, 1);
+    s->smpl = make_sampler(&s->o);
+    return s;
+}
+
+void wim_doc_free(wim_doc *d)
+{
+    free(d->text);
+    free(d->spans);
+    free(d->tok_off);
+    wim_tokens_free(&d->tok);
+    wim_tokens_free(&d->pre);
+    memset(d, 0, sizeof *d);
+}
+
+void wim_session_free(wim_session *s)
+{
+    if (!s) return;
+    wim_jobs_free(s);
+    if (s->ctx) llama_free(s->ctx);
+    if (s->cls) llama_free(s->cls);
+    if (s->smpl) llama_sampler_free(s->smpl);
+    if (s->batch.token) llama_batch_free(s->batch);
+    wim_doc_free(&s->doc);
+    wim_templates_free(&s->tpl);
+    wim_chat_free(&s->chat);
+    free(s->templates_dir);
+    free(s->user_header);
+    free(s->generation_header);
+    free(s);
+}
+
+const char *wim_session_error(const wim_session *s)
+{
+    return s->err;
+}
+
+/* ============================================================================
+ * Contexts
+ * ========================================================================= */
+
+static struct llama_context *new_context(wim_session *s, int n_ctx, int n_seq)
+{
+    struct llama_context_params p = llama_context_default_params();
+    p.n_ctx = (uint32_t)n_ctx;
+    p.n_batch = p.n_ubatch = (uint32_t)s->o.n_batch;
+    p.n_seq_max = (uint32_t)n_seq;
+    /* llama.cpp keeps room for one output per sequence in every micro-batch */
+    p.n_outputs_max = (uint32_t)(n_seq > s->o.n_batch ? n_seq : s->o.n_batch);
+    p.kv_unified = true;
+    p.n_threads = p.n_threads_batch = s->o.n_threads;
+    p.no_perf = true;
+    return llama_init_from_model(s->m->model, p);
+}
+
+/* One context, recreated only when its size must change. */
+static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, int want, int n_seq)
+{
+    if (*ctx && *size == want && (int)llama_n_seq_max(*ctx) == n_seq) return 0;
+    if (*ctx) llama_free(*ctx);
+    *ctx = new_context(s, want, n_seq);
+    *size = *ctx ? want : 0;
+    if (*ctx) return 0;
+    snprintf(s->err, sizeof s->err, "cannot create a context of %d tokens%s%s", want,
+             wim_llama_last_error()[0] ? ": " : "", wim_llama_last_error());
+    return -1;
+}
+
+int wim_session_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size)
+{
+    struct llama_context *before = s->ctx;
+    if (n_seq > WIM_MAX_SEQ) n_seq = WIM_MAX_SEQ;
+    if (reserve_one(s, &s->ctx, &s->ctx_size, ctx_size, n_seq) != 0) return -1;
+    if (s->ctx != before) s->doc_whole = false; /* the cache went with the old context */
+    s->n_seq = n_seq;
+    if (cls_size > 0 && reserve_one(s, &s->cls, &s->cls_size, cls_size, 1) != 0) return -1;
+    return 0;
+}
+
+/* ============================================================================
+ * Events
+ * ========================================================================= */
+
+/* Sends ev to the callback with the common fields filled; keeps the strongest stop. */
+void wim_emit(wim_session *s, wim_event ev)
+{
+    ev.elapsed_ms = wim_now_ms() - s->t0_ms;
+    ev.n_segments = s->doc.n;
+    ev.n_queries = s->n_queries;
+    ev.stats = &s->st;
+    if (ev.type == WIM_EVENT_START || ev.type == WIM_EVENT_DONE) ev.queries = s->queries;
+    if (!s->cb) return;
+    int rc = s->cb(&ev, s->user);
+    if (rc > s->stop) s->stop = rc;
+}
+
+/* ============================================================================
+ * Decoding
+ * ========================================================================= */
+
+void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_seq_id seq,
+                   bool logits)
+{
+    int i = b->n_tokens++;
+    b->token[i] = t;
+    b->pos[i] = pos;
+    b->n_seq_id[i] = 1;
+    b->seq_id[i][0] = seq;
+    b->logits[i] = logits;
+}
+
+int wim_decode_batch(wim_session *s, struct llama_context *ctx)
+{
+    int rc = llama_decode(ctx, s->batch);
+    if (rc == 0) return 0;
+    snprintf(s->err, sizeof s->err, "llama_decode failed (%d)%s", rc,
+             rc == 1 ? ": no room left in the KV cache" : "");
+    return -1;
+}
+
+int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, int n,
+               llama_seq_id seq, llama_pos pos, bool logits_last, int seg)
+{
+    for (int done = 0; done < n;) {
+        if (seg >= 0 && s->stop != WIM_CONTINUE) return 1;
+        int k = n - done < s->o.n_batch ? n - done : s->o.n_batch;
+        s->batch.n_tokens = 0;
+        for (int i = 0; i < k; i++)
+            wim_batch_add(&s->batch, t[done + i], pos + done + i, seq,
+                          logits_last && done + i == n - 1);
+        double t0 = wim_now_ms();
+        if (wim_decode_batch(s, ctx) != 0) return -1;
+        s->st.prefill_ms += wim_now_ms() - t0;
+        s->st.n_prefill_tokens += k;
+        done += k;
+        if (seg >= 0) {
+            s->st.n_read_tokens += k;
+            wim_emit(s, (wim_event){.type = WIM_EVENT_PROGRESS, .segment = seg});
+        }
+    }
+    return 0;
+}
+
+int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos pos,
+                       int max, wim_strbuf *out)
+{
+    llama_sampler_reset(s->smpl);
+    int n = 0;
+    while (n < max) {
+        llama_token tok = llama_sampler_sample(s->smpl, ctx, -1);
+        if (llama_vocab_is_eog(s->m->vocab, tok)) break;
+        char piece[256];
+        int len = wim_token_piece(s->m, tok, piece, sizeof piece);
+        if (len < 0 || !wim_strbuf_append(out, piece, (size_t)len)) return -1;
+        if (++n == max) break; /* the last token needs no decode */
+        s->batch.n_tokens = 0;
+        wim_batch_add(&s->batch, tok, pos++, seq, true);
+        double t0 = wim_now_ms();
+        if (wim_decode_batch(s, ctx) != 0) return -1;
+        s->st.decode_ms += wim_now_ms() - t0;
+    }
+    s->st.n_decode_tokens += n;
+    return n;
+}

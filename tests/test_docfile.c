@@ -1,0 +1,198 @@
+/*
+ * test_docfile.c - read once, ask later: a saved document answers as a fresh
+ * reading does, and a file of another model, another context size, or a
+ * damaged one is refused with a clear error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "model.h"
+#include "results.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static wim_model *model, *other_model;
+static char path[] = "/tmp/wim-doc-XXXXXX";
+
+static const char document[] =
+    "The harbour master logged forty ships in March. Two were turned away for want of papers. "
+    "In April the breakwater was repaired with stone from Hollin. The tolls rose by a tenth. "
+    "The keeper of the light, Mara Quill, asked for a second lamp. By May the fleet was back. "
+    "Herring sold at four coins a crate. The council did nothing about the merchants. ";
+static const char *const first[] = {"Who asked for a lamp?"};
+static const char *const later[] = {"Where did the stone come from?", "What did herring cost?"};
+
+static void options(wim_options *o)
+{
+    wim_options_default(o);
+    o->n_threads = 1;
+    o->segment_tokens = 24;
+    o->max_margin_tokens = 12;
+    o->max_answer_tokens = 8;
+    o->schedule = WIM_SCHEDULE_SEQUENTIAL;
+}
+
+static wim_session *session(wim_model *m, const wim_options *o)
+{
+    char err[256];
+    wim_session *s = wim_session_new(m, o, err, sizeof err);
+    assert_non_null(s);
+    return s;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[512];
+    model = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2.gguf", NULL, err, sizeof err);
+    other_model = wim_model_load(WIM_TEST_MODELS "/tiny-llama.gguf", NULL, err, sizeof err);
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    return model && other_model && fd >= 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wim_model_free(model);
+    wim_model_free(other_model);
+    unlink(path);
+    return 0;
+}
+
+/* Reads the document fresh with queries into r, and saves it to path. */
+static void read_and_save(const char *const *queries, int nq, results *r)
+{
+    wim_options o;
+    options(&o);
+    wim_session *s = session(model, &o);
+    assert_int_equal(wim_session_run_many(s, document, strlen(document), queries, nq, collect, r),
+                     0);
+    assert_int_equal(wim_session_save_doc(s, path), 0);
+    wim_session_free(s);
+}
+
+static void ask_loaded(const char *const *queries, int nq, results *r)
+{
+    wim_options o;
+    options(&o);
+    wim_session *s = session(model, &o);
+    if (wim_session_load_doc(s, path) != 0) fail_msg("%s", wim_session_error(s));
+    assert_int_equal(wim_session_ask(s, queries, nq, collect, r), 0);
+    wim_session_free(s);
+}
+
+static void test_saved_document_answers_as_fresh_reading(void **state)
+{
+    (void)state;
+    results fresh = {0}, loaded = {0};
+    read_and_save(first, 1, &fresh);
+    assert_true(fresh.n_segments >= 3);
+    ask_loaded(first, 1, &loaded);
+    assert_same_results(&fresh, &loaded);
+    results_free(&fresh);
+    results_free(&loaded);
+}
+
+static void test_new_questions_about_a_saved_document(void **state)
+{
+    (void)state;
+    results fresh = {0}, loaded = {0}, ignored = {0};
+    read_and_save(first, 1, &ignored);
+    wim_options o;
+    options(&o);
+    wim_session *s = session(model, &o);
+    assert_int_equal(wim_session_run_many(s, document, strlen(document), later, 2, collect, &fresh),
+                     0);
+    wim_session_free(s);
+    ask_loaded(later, 2, &loaded);
+    assert_same_results(&fresh, &loaded);
+    results_free(&fresh);
+    results_free(&loaded);
+    results_free(&ignored);
+}
+
+static void expect_refused(wim_model *m, const wim_options *o, const char *file, const char *why)
+{
+    wim_session *s = session(m, o);
+    assert_int_equal(wim_session_load_doc(s, file), -1);
+    const char *err = wim_session_error(s);
+    if (!strstr(err, why)) fail_msg("'%s' lacks '%s'", err, why);
+    assert_int_equal(wim_session_ask(s, first, 1, collect, &(results){0}), -1);
+    wim_session_free(s);
+}
+
+static void copy_with(const char *to, long flip_at, long truncate_to)
+{
+    FILE *in = fopen(path, "rb"), *out = fopen(to, "wb");
+    int c;
+    for (long i = 0; (c = fgetc(in)) != EOF && (truncate_to < 0 || i < truncate_to); i++)
+        fputc(i == flip_at ? c ^ 0x40 : c, out);
+    fclose(in);
+    fclose(out);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    results ignored = {0};
+    read_and_save(first, 1, &ignored);
+    results_free(&ignored);
+    wim_options o;
+    options(&o);
+    expect_refused(other_model, &o, path, "another model");
+    o.n_ctx = 4096;
+    expect_refused(model, &o, path, "another context size");
+    options(&o);
+    o.segment_tokens = 99;
+    expect_refused(model, &o, path, "another segment size");
+    options(&o);
+    char damaged[] = "/tmp/wim-bad-XXXXXX";
+    close(mkstemp(damaged));
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    copy_with(damaged, size - 100, -1); /* a flipped bit in the KV state */
+    expect_refused(model, &o, damaged, "damaged");
+    copy_with(damaged, -1, size - 1); /* one byte short */
+    expect_refused(model, &o, damaged, "damaged");
+    copy_with(damaged, 20, -1); /* the header's JSON broken */
+    expect_refused(model, &o, damaged, "damaged");
+    copy_with(damaged, 0, -1);
+    expect_refused(model, &o, damaged, "not a wim document file");
+    expect_refused(model, &o, "/nonexistent/doc.wim", "cannot open");
+    unlink(damaged);
+}
+
+static void test_ask_needs_a_document(void **state)
+{
+    (void)state;
+    wim_options o;
+    options(&o);
+    wim_session *s = session(model, &o);
+    assert_int_equal(wim_session_ask(s, first, 1, collect, &(results){0}), -1);
+    assert_non_null(strstr(wim_session_error(s), "no document"));
+    assert_int_equal(wim_session_save_doc(s, path), -1);
+    wim_session_free(s);
+    o.mode = WIM_MODE_RAG;
+    s = session(model, &o);
+    assert_int_equal(wim_session_ask(s, first, 1, collect, &(results){0}), -1);
+    assert_non_null(strstr(wim_session_error(s), "rag"));
+    wim_session_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_saved_document_answers_as_fresh_reading),
+        cmocka_unit_test(test_new_questions_about_a_saved_document),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_ask_needs_a_document),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
