@@ -68,6 +68,9 @@ typedef struct wim_options {
     const char *templates_dir;     /* directory of *.txt prompt overrides, or NULL */
     const char *user_header;       /* chat text before user content, or NULL = model's */
     const char *generation_header; /* chat text after user content, or NULL = model's */
+    /* For benchmarks: the worst case, fixed so that runs compare. */
+    bool fixed_length;    /* generate to every token limit, ignoring end-of-generation */
+    bool assume_relevant; /* keep every margin for the answer, whatever its verdict */
 } wim_options;
 
 typedef enum wim_event_type {
@@ -111,7 +114,7 @@ typedef struct wim_event {
     bool parsed;                /* VERDICT: the answer had the YES#/NO# shape */
     const char *reason;         /* VERDICT: text after '#', may be "" */
     const wim_options *options; /* START */
-    const char *const *queries; /* START and DONE: the questions, n_queries of them */
+    const char *const *queries; /* the questions, n_queries of them (all types) */
     int n_queries;              /* (all types) */
     const wim_stats *stats;     /* live counters (all types); final in DONE */
     const char *const *answers; /* DONE: the answer to each question */

@@ -336,6 +336,10 @@ static int margin_done(wim_session *s, wim_job *j)
     } else {
         rc = classify(s, j->seg, j->q, text, strlen(text), false, &relevant);
     }
+    if (rc == 0 && !relevant && s->o.assume_relevant) {
+        relevant = true;
+        note = text;
+    }
     if (rc == 0 && relevant) {
         s->st.n_relevant++;
         wim_strbuf_puts(&s->kept[j->q * s->doc.n + j->seg], note);

@@ -50,6 +50,8 @@ static void add_settings(cJSON *j, const wim_options *o)
     cJSON_AddNumberToObject(j, "seed", o->seed);
     cJSON_AddNumberToObject(j, "threads", o->n_threads);
     cJSON_AddNumberToObject(j, "batch", o->n_batch);
+    cJSON_AddBoolToObject(j, "fixed_length", o->fixed_length);
+    cJSON_AddBoolToObject(j, "assume_relevant", o->assume_relevant);
 }
 
 /* "name": the first string, and "names": all of them. */

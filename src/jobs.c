@@ -102,7 +102,7 @@ static void stream_answer(wim_session *s, wim_job *j, bool final)
 static bool advance(wim_session *s, wim_job *j)
 {
     llama_token tok = llama_sampler_sample(j->smpl, s->ctx, j->logits_at);
-    if (llama_vocab_is_eog(s->m->vocab, tok)) return true;
+    if (llama_vocab_is_eog(s->m->vocab, tok) && !s->o.fixed_length) return true;
     char piece[256];
     int len = wim_token_piece(s->m, tok, piece, sizeof piece);
     if (len > 0) wim_strbuf_append(&j->raw, piece, (size_t)len);

@@ -190,7 +190,7 @@ void wim_emit(wim_session *s, wim_event ev)
     ev.n_segments = s->doc.n;
     ev.n_queries = s->n_queries;
     ev.stats = &s->st;
-    if (ev.type == WIM_EVENT_START || ev.type == WIM_EVENT_DONE) ev.queries = s->queries;
+    ev.queries = s->queries;
     if (!s->cb) return;
     int rc = s->cb(&ev, s->user);
     if (rc > s->stop) s->stop = rc;
@@ -250,7 +250,7 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
     int n = 0;
     while (n < max) {
         llama_token tok = llama_sampler_sample(s->smpl, ctx, -1);
-        if (llama_vocab_is_eog(s->m->vocab, tok)) break;
+        if (llama_vocab_is_eog(s->m->vocab, tok) && !s->o.fixed_length) break;
         char piece[256];
         int len = wim_token_piece(s->m, tok, piece, sizeof piece);
         if (len < 0 || !wim_strbuf_append(out, piece, (size_t)len)) return -1;

@@ -141,6 +141,7 @@ static void test_bad_flags(void **state)
     expect_error("-m x.gguf -f y --mode fast -q q", "--mode: unknown value 'fast'");
     expect_error("-m x.gguf -f y -q", "-q needs a value");
     expect_error("-f y -q q", "no model given");
+    expect_error("-m x.gguf -f y -q q --schedule eager", "--schedule: unknown value 'eager'");
 }
 
 static void test_json_lines_parse(void **state)
@@ -190,6 +191,37 @@ static void test_input_json_reference_format(void **state)
     expect_error(args, "string \"context\"");
 }
 
+static void test_two_questions_and_a_saved_document(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    const char *saved = path_in_dir("doc.wim");
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' -q 'When?' --segment-tokens 8 --max-margin-tokens 3 "
+             "--max-answer-tokens 3 --save-doc %s",
+             TINY, path_in_dir("doc.txt"), saved);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "Q1: Where?\nA1: "));
+    assert_non_null(strstr(r.out, "Q2: When?\nA2: "));
+    assert_int_equal(access(saved, R_OK), 0);
+    snprintf(args, sizeof args,
+             "-m %s --load-doc %s -q 'Who?' --segment-tokens 8 --max-margin-tokens 3 "
+             "--max-answer-tokens 3 --json",
+             TINY, saved);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"event\":\"done\""));
+    snprintf(args, sizeof args, "-m %s --load-doc %s -q 'Who?' --segment-tokens 9", TINY, saved);
+    expect_error(args, "another segment size");
+    snprintf(args, sizeof args, "-m %s --load-doc %s -q q", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "not a wim document file");
+    snprintf(args, sizeof args, "-m %s --load-doc %s -f %s -q q", TINY, saved,
+             path_in_dir("doc.txt"));
+    expect_error(args, "give no -f");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_json_lines_parse),
         cmocka_unit_test(test_input_json_reference_format),
+        cmocka_unit_test(test_two_questions_and_a_saved_document),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

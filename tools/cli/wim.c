@@ -86,6 +86,9 @@ static const char usage[] =
     "      --templates DIR        override built-in prompts with DIR/NAME.txt (see docs/)\n"
     "      --user-header TEXT     chat text before the user's words ({system} = preamble)\n"
     "      --generation-header TEXT  chat text after the user's words\n"
+    "benchmarks (the worst case, fixed so that runs compare):\n"
+    "      --fixed-length         generate to every token limit, ignoring end-of-text\n"
+    "      --assume-relevant      keep every margin for the answer, whatever its verdict\n"
     "output:\n"
     "      --json                 JSON Lines events on stdout (docs/events.md)\n"
     "      --quiet                no progress or margins on stderr\n"
@@ -315,6 +318,10 @@ static void parse_args(cli *c, int argc, char **argv)
             c->json = true;
         } else if (is(arg, NULL, "--quiet")) {
             c->quiet = true;
+        } else if (is(arg, NULL, "--fixed-length")) {
+            c->o.fixed_length = true;
+        } else if (is(arg, NULL, "--assume-relevant")) {
+            c->o.assume_relevant = true;
         } else if (find_flag(arg)) {
             if (i + 1 == argc) die("%s needs a value", arg);
             set_flag(c, find_flag(arg)->id, arg, argv[++i]);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# bench/llama-bench.sh MODEL THREADS "LENGTHS" - llama.cpp's own prefill rate at the depths
+# a document of each length is read at, for the engine-overhead ratio in bench/summarize.sh.
+# Builds llama-bench once from the pinned source into the cache. Prints "length,depth,tok/s".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=$1 threads=$2 lengths=$3
+eval "$(scripts/deps.sh)"
+src=$(dirname "$VOCAB_DIR")
+build=${WIM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wim}/llama-bench-$(basename "$src")
+if [ ! -x "$build/bin/llama-bench" ]; then
+  echo "bench: building llama-bench (a few minutes)" >&2
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF \
+    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF >/dev/null
+  cmake --build "$build" --target llama-bench -j "$(nproc)" >/dev/null
+fi
+# A document is read from depth 0 to its length: compare at its middle, 512-token batches.
+for len in $lengths; do
+  depth=$((len / 2))
+  rate=$("$build/bin/llama-bench" -m "$model" -t "$threads" -p 512 -n 0 -d "$depth" -r 2 -o csv 2>/dev/null |
+    tail -1 | awk -F, '{ gsub(/"/, ""); print $(NF-1) }')
+  echo "$len,$depth,$rate"
+done
