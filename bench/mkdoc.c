@@ -7,6 +7,7 @@
  */
 #include <llama.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +32,24 @@ static uint64_t next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-#define PICK(a, st) a[next(st) % (sizeof a / sizeof a[0])]
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static int sentence(char *buf, size_t cap, uint64_t *st)
+static const char *pick(const char *const *list, size_t n, uint64_t *st)
+{
+    return list[next(st) % n];
+}
+
+/* One sentence, ending a paragraph when paragraph_end. */
+static int sentence(char *buf, size_t cap, uint64_t *st, bool paragraph_end)
 {
     char what[160];
-    snprintf(what, sizeof what, PICK(events, st), (int)(next(st) % 90 + 2), PICK(goods, st),
-             PICK(places, st));
-    return snprintf(buf, cap, "On day %d the %s %s. ", (int)(next(st) % 360 + 1), PICK(boats, st),
-                    what);
+    const char *event = pick(events, COUNT(events), st);
+    int amount = (int)(next(st) % 90 + 2);
+    const char *good = pick(goods, COUNT(goods), st), *place = pick(places, COUNT(places), st);
+    snprintf(what, sizeof what, event, amount, good, place);
+    int day = (int)(next(st) % 360 + 1);
+    return snprintf(buf, cap, "On day %d the %s %s.%s", day, pick(boats, COUNT(boats), st), what,
+                    paragraph_end ? "\n\n" : " ");
 }
 
 static int count_tokens(const struct llama_vocab *v, const char *text, size_t len)
@@ -86,8 +96,7 @@ int main(int argc, char **argv)
     long n = 0;
     for (int i = 0; n < tokens; i++) {
         char s[256];
-        int k = sentence(s, sizeof s, &seed);
-        if (i % 7 == 6) s[k - 1] = '\n', strcat(s, "\n"), k++;
+        int k = sentence(s, sizeof s, &seed, i % 7 == 6);
         if (len + (size_t)k >= cap) break;
         memcpy(text + len, s, (size_t)k);
         len += (size_t)k;
@@ -95,12 +104,13 @@ int main(int argc, char **argv)
         if (n >= tokens) n = count_tokens(v, text, len); /* sentences merge a little */
     }
     FILE *f = fopen(out, "wb");
-    if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
+    bool ok = f && fwrite(text, 1, len, f) == len;
+    if (f && fclose(f) != 0) ok = false;
+    if (ok)
+        printf("wim-mkdoc: %s: %d tokens\n", out, count_tokens(v, text, len));
+    else
         fprintf(stderr, "wim-mkdoc: cannot write '%s'\n", out);
-        return 1;
-    }
-    printf("wim-mkdoc: %s: %d tokens\n", out, count_tokens(v, text, len));
     free(text);
     llama_model_free(m);
-    return 0;
+    return ok ? 0 : 1;
 }

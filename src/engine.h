@@ -48,16 +48,15 @@ typedef struct wim_job {
     int q;            /* which question */
     llama_seq_id seq; /* its sequence in the main context */
     llama_pos pos;    /* position of the next token fed */
-    wim_tokens feed;  /* tokens to decode: the prompt, then each sampled token */
     int fed;          /* feed.v[0..fed) are decoded */
     int n_prompt;     /* feed.v[0..n_prompt) is prompt, the rest was generated */
-    bool open;        /* more prompt will come: do not sample yet */
     int logits_at;    /* batch index of this step's logits, or -1 */
     int n_gen, max_gen;
-    bool one_pass;  /* a margin that stops at once on NO# */
-    wim_strbuf raw; /* the bytes generated */
-    size_t sent;    /* answer bytes already streamed */
+    wim_tokens feed; /* tokens to decode: the prompt, then each sampled token */
+    wim_strbuf raw;  /* the bytes generated */
+    size_t sent;     /* answer bytes already streamed */
     struct llama_sampler *smpl;
+    bool one_pass; /* a margin that stops at once on NO# */
 } wim_job;
 
 struct wim_session {

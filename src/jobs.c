@@ -75,7 +75,7 @@ static int add_job_tokens(wim_session *s, wim_job *j, int room)
     s->st.n_prefill_tokens += prompt_left < 0 ? 0 : prompt_left < k ? prompt_left : k;
     j->logits_at = -1;
     for (int i = 0; i < k; i++) {
-        bool last = j->fed + i == j->feed.n - 1 && !j->open;
+        bool last = j->fed + i == j->feed.n - 1;
         if (last) j->logits_at = s->batch.n_tokens;
         wim_batch_add(&s->batch, j->feed.v[j->fed + i], j->pos++, j->seq, last);
     }
