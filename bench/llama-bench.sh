@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/llama-bench.sh MODEL THREADS "LENGTHS" - llama.cpp's own prefill rate at the depths
-# a document of each length is read at, for the engine-overhead ratio in bench/summarize.sh.
+# bench/llama-bench.sh MODEL THREADS "LENGTHS" - llama.cpp's own prefill rate over a whole
+# document of each length, for the engine-overhead ratio in bench/summarize.sh.
 # Builds llama-bench once from the pinned source into the cache. Prints "length,depth,tok/s".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +14,9 @@ if [ ! -x "$build/bin/llama-bench" ]; then
     -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF >/dev/null
   cmake --build "$build" --target llama-bench -j "$(nproc)" >/dev/null
 fi
-# A document is read from depth 0 to its length: compare at its middle, 512-token batches.
+# The llm run's reading: the whole document from an empty cache, in 512-token micro-batches.
 for len in $lengths; do
-  depth=$((len / 2))
-  rate=$("$build/bin/llama-bench" -m "$model" -t "$threads" -p 512 -n 0 -d "$depth" -r 2 -o csv 2>/dev/null |
-    tail -1 | awk -F, '{ gsub(/"/, ""); print $(NF-1) }')
-  echo "$len,$depth,$rate"
+  rate=$("$build/bin/llama-bench" -m "$model" -t "$threads" -p "$len" -n 0 -b 512 -ub 512 -r 1 \
+    -o csv 2>/dev/null | tail -1 | awk -F, '{ gsub(/"/, ""); print $(NF-1) }')
+  echo "$len,0,$rate"
 done

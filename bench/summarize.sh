@@ -43,7 +43,7 @@ END {
     echo "|---|---|---|---|---|"
     while IFS=, read -r len depth lb; do
       ours=$(awk -F, -v l="$len" '$1 == l && $4 == "llm" { print $9 }' "$dir/summary.csv")
-      echo "| $len | $depth | $lb | $ours | $(awk -v a="$ours" -v b="$lb" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }') |"
+      echo "| $len | $depth | $lb | $ours | $(awk -v a="$ours" -v b="$lb" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') |"
     done <"$dir/llama-bench.csv"
   fi
 } >"$dir/summary.md"

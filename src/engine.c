@@ -286,6 +286,21 @@ static void emit_verdict(wim_session *s, int seg, int q, const char *raw, wim_ve
                             .reason = v.reason});
 }
 
+/* Decodes a verdict prompt into the small context, keeping what it shares with
+ * the last one (header, system turn, question): only the rest is computed. */
+static int decode_verdict_prompt(wim_session *s, const wim_tokens *prompt)
+{
+    wim_tokens *cached = &s->cls_cached;
+    int same = 0;
+    while (same < cached->n && same < prompt->n - 1 && cached->v[same] == prompt->v[same])
+        same++;
+    llama_memory_seq_rm(llama_get_memory(s->cls), 0, same, -1);
+    cached->n = 0;
+    int rc = wim_decode(s, s->cls, prompt->v + same, prompt->n - same, 0, same, true, -1);
+    if (rc == 0) wim_tokens_add_tokens(cached, prompt->v, prompt->n);
+    return rc;
+}
+
 /* Classifies a margin or raw segment in the small context; reports a VERDICT. */
 static int classify(wim_session *s, int seg, int q, const char *text, size_t len, bool segment,
                     bool *relevant)
@@ -293,8 +308,7 @@ static int classify(wim_session *s, int seg, int q, const char *text, size_t len
     wim_tokens prompt = {0};
     wim_strbuf raw = {0}, shown = {0};
     int rc = classify_prompt(s, &prompt, q, text, len, segment);
-    llama_memory_clear(llama_get_memory(s->cls), true);
-    if (rc == 0) rc = wim_decode(s, s->cls, prompt.v, prompt.n, 0, 0, true, -1);
+    if (rc == 0) rc = decode_verdict_prompt(s, &prompt);
     if (rc == 0 && wim_generate_alone(s, s->cls, 0, prompt.n, s->o.max_verdict_tokens, &raw) < 0)
         rc = -1;
     if (rc == 0) {

@@ -70,10 +70,12 @@ struct wim_session {
     struct llama_context *cls; /* verdicts: small, never holds the document */
     int ctx_size, cls_size;    /* their n_ctx, 0 before the first run */
     int n_seq;                 /* sequences of the main context, at most WIM_MAX_SEQ */
+    bool trace;                /* WIM_TRACE is set: print every step's shape and time */
     struct llama_batch batch;  /* o.n_batch tokens */
     struct llama_sampler *smpl;
-    wim_doc doc;    /* the document in the cache, kept for asking later */
-    bool doc_whole; /* doc was read to the end: it can be asked or saved */
+    wim_tokens cls_cached; /* the verdict prompt in the small context's cache */
+    wim_doc doc;           /* the document in the cache, kept for asking later */
+    bool doc_whole;        /* doc was read to the end: it can be asked or saved */
 
     /* The current run. */
     wim_event_fn cb;

@@ -12,6 +12,7 @@
 #include "text.h"
 #include "verdict.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,7 +141,7 @@ int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg)
 {
     s->batch.n_tokens = 0;
     int room = s->o.n_batch, riding = 0;
-    for (int i = 0; i < s->n_jobs && room > 0; i++) {
+    for (int i = 0; i < s->n_jobs; i++) { /* every job, so each one's logits_at is fresh */
         int k = add_job_tokens(s, &s->jobs[i], room);
         room -= k;
         riding += k;
@@ -152,6 +153,9 @@ int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg)
     double t0 = wim_now_ms();
     if (wim_decode_batch(s, s->ctx) != 0) return -1;
     double ms = wim_now_ms() - t0;
+    if (s->trace) /* WIM_TRACE=1: one line a step, for profiling schedules */
+        fprintf(stderr, "wim-trace: step doc=%d riding=%d jobs=%d past=%d ms=%.1f\n", nd, riding,
+                s->n_jobs, (int)s->doc.n_past, ms);
     bool prefill = nd > 0 || riding > s->n_jobs;
     *(prefill ? &s->st.prefill_ms : &s->st.decode_ms) += ms;
     s->st.n_prefill_tokens += nd;

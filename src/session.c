@@ -93,6 +93,7 @@ wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size
     s->o.user_header = s->user_header = dup_or_null(o->user_header);
     s->o.generation_header = s->generation_header = dup_or_null(o->generation_header);
     if (s->o.n_threads == 0) s->o.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    s->trace = getenv("WIM_TRACE") != NULL;
     if (wim_templates_load(&s->tpl, o->templates_dir, err, errlen) != 0 ||
         wim_chat_init(&s->chat, llama_model_chat_template(m->model, NULL),
                       s->tpl.text[WIM_TPL_SYSTEM], o->user_header, o->generation_header, err,
@@ -124,6 +125,7 @@ void wim_session_free(wim_session *s)
     if (s->smpl) llama_sampler_free(s->smpl);
     if (s->batch.token) llama_batch_free(s->batch);
     wim_doc_free(&s->doc);
+    wim_tokens_free(&s->cls_cached);
     wim_templates_free(&s->tpl);
     wim_chat_free(&s->chat);
     free(s->templates_dir);
@@ -155,14 +157,14 @@ static struct llama_context *new_context(wim_session *s, int n_ctx, int n_seq)
     return llama_init_from_model(s->m->model, p);
 }
 
-/* One context, recreated only when its size must change. */
+/* One context, recreated only when its size must change: 0 kept, 1 new, -1 failed. */
 static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, int want, int n_seq)
 {
     if (*ctx && *size == want && (int)llama_n_seq_max(*ctx) == n_seq) return 0;
     if (*ctx) llama_free(*ctx);
     *ctx = new_context(s, want, n_seq);
     *size = *ctx ? want : 0;
-    if (*ctx) return 0;
+    if (*ctx) return 1;
     snprintf(s->err, sizeof s->err, "cannot create a context of %d tokens%s%s", want,
              wim_llama_last_error()[0] ? ": " : "", wim_llama_last_error());
     return -1;
@@ -170,12 +172,14 @@ static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, in
 
 int wim_session_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size)
 {
-    struct llama_context *before = s->ctx;
     if (n_seq > WIM_MAX_SEQ) n_seq = WIM_MAX_SEQ;
-    if (reserve_one(s, &s->ctx, &s->ctx_size, ctx_size, n_seq) != 0) return -1;
-    if (s->ctx != before) s->doc_whole = false; /* the cache went with the old context */
+    int made = reserve_one(s, &s->ctx, &s->ctx_size, ctx_size, n_seq);
+    if (made < 0) return -1;
+    if (made) s->doc_whole = false; /* the cache went with the old context */
     s->n_seq = n_seq;
-    if (cls_size > 0 && reserve_one(s, &s->cls, &s->cls_size, cls_size, 1) != 0) return -1;
+    made = cls_size > 0 ? reserve_one(s, &s->cls, &s->cls_size, cls_size, 1) : 0;
+    if (made < 0) return -1;
+    if (made) s->cls_cached.n = 0;
     return 0;
 }
 
