@@ -2,7 +2,7 @@
 # bench/run.sh - what WiM costs against the plain long-context run, by document length.
 #
 #   bench/run.sh [--quick] [-m MODEL.gguf] [--lengths "2048 4096 8192 16384 32768"]
-#                [--reps 3] [-t THREADS] [--out DIR] [--llama-bench]
+#                [--reps 3] [--segment-tokens 4096] [-t THREADS] [--out DIR] [--llama-bench]
 #
 # For each length it times, in alternating order within each round:
 #   llm          whole document, then the question
@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
     -m) model=$2 preset=""; shift ;;
     --lengths) lengths=$2; shift ;;
     --reps) reps=$2; shift ;;
+    --segment-tokens) seg=$2; shift ;;
     -t) threads=$2; shift ;;
     --out) out=$2; shift ;;
     --llama-bench) llama_bench=1 ;;

@@ -42,10 +42,15 @@ typedef enum wim_mode { WIM_MODE_WIM, WIM_MODE_LLM, WIM_MODE_RAG } wim_mode;
  * and stops writing it at once on NO#. */
 typedef enum wim_classify { WIM_CLASSIFY_TWO_PASS, WIM_CLASSIFY_ONE_PASS } wim_classify;
 
-/* When margins are written. SEQUENTIAL writes each right after its segment, as
- * the reference code does. OVERLAP starts it there but lets its tokens ride in
- * the next segments' prefill micro-batches. Greedy results are the same. */
-typedef enum wim_schedule { WIM_SCHEDULE_OVERLAP, WIM_SCHEDULE_SEQUENTIAL } wim_schedule;
+/* When margins are written. SEQUENTIAL (default) writes each right after its
+ * segment, as the reference code does, so it is shown as soon as possible.
+ * OVERLAP starts it there but lets its tokens ride in the next segments' prefill
+ * micro-batches and finishes the rest together at the end: meant for GPUs, where
+ * a riding token is nearly free. On a CPU every token costs about the same
+ * compute wherever it goes, and the two measure the same (docs/schedule.md).
+ * Greedy results are the same on one thread; elsewhere batched arithmetic may
+ * round differently and flip a near-tie. */
+typedef enum wim_schedule { WIM_SCHEDULE_SEQUENTIAL, WIM_SCHEDULE_OVERLAP } wim_schedule;
 
 typedef struct wim_model_params {
     int n_gpu_layers; /* layers to offload; 0 = CPU only */

@@ -27,7 +27,7 @@ void wim_options_default(wim_options *o)
     *o = (wim_options){
         .mode = WIM_MODE_WIM,
         .classify = WIM_CLASSIFY_TWO_PASS,
-        .schedule = WIM_SCHEDULE_OVERLAP,
+        .schedule = WIM_SCHEDULE_SEQUENTIAL,
         .segment_tokens = 4096,
         .max_margin_tokens = 100,
         .max_verdict_tokens = 10,
