@@ -373,8 +373,10 @@ static char *read_input_json(cli *c, size_t *len)
     free(text);
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(j, "context");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "query");
-    if (!cJSON_IsString(ctx))
+    if (!cJSON_IsString(ctx)) {
+        cJSON_Delete(j);
         die("'%s' is not a JSON object with a string \"context\"", c->input_json);
+    }
     char *doc = strdup(ctx->valuestring);
     *len = strlen(doc);
     if (c->n_queries == 0 && cJSON_IsString(q))
@@ -532,6 +534,29 @@ static int conduct(wim_session *s, const cli *c, const char *doc, size_t len, vi
     return rc;
 }
 
+/* Loads the model, runs, and reports; 0 on success. */
+static int run(cli *c, const char *doc, size_t len)
+{
+    char err[512];
+    wim_model *m = wim_model_load(c->model_path, &c->mp, err, sizeof err);
+    wim_session *s = m ? wim_session_new(m, &c->o, err, sizeof err) : NULL;
+    if (!s) {
+        fprintf(stderr, "wim: error: %s\n", err);
+        wim_model_free(m);
+        return 1;
+    }
+    signal(SIGINT, on_sigint);
+    view v = {.json = c->json, .quiet = c->quiet, .tty = isatty(2)};
+    int rc = conduct(s, c, doc, len, &v);
+    if (rc < 0) {
+        clear_progress(&v);
+        fprintf(stderr, "wim: error: %s\n", wim_session_error(s));
+    }
+    wim_session_free(s);
+    wim_model_free(m);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     cli c = {0};
@@ -542,24 +567,9 @@ int main(int argc, char **argv)
     if (!c.load_doc)
         doc = c.input_json ? read_input_json(&c, &len) : read_document(c.doc_path, &len);
     if (c.n_queries == 0) die("no question given: use -q QUESTION");
-
-    char err[512];
-    wim_model *m = wim_model_load(c.model_path, &c.mp, err, sizeof err);
-    if (!m) die("%s", err);
-    wim_session *s = wim_session_new(m, &c.o, err, sizeof err);
-    if (!s) die("%s", err);
-
-    signal(SIGINT, on_sigint);
-    view v = {.json = c.json, .quiet = c.quiet, .tty = isatty(2)};
-    int rc = conduct(s, &c, doc, len, &v);
-    if (rc < 0) {
-        clear_progress(&v);
-        fprintf(stderr, "wim: error: %s\n", wim_session_error(s));
-    }
-    wim_session_free(s);
-    wim_model_free(m);
+    int rc = run(&c, doc, len);
     free(doc);
     free(c.queries_text);
     free(c.json_query);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }
