@@ -9,34 +9,18 @@
  * sequences forked from the document; and the R riding tokens alone. The
  * decoded cells are removed after every step, so every rep sees the same cache.
  */
+#include "engine.h"
+
 #include <llama.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-static void add(struct llama_batch *b, llama_token t, llama_pos pos, llama_seq_id seq, bool logits)
-{
-    int i = b->n_tokens++;
-    b->token[i] = t;
-    b->pos[i] = pos;
-    b->n_seq_id[i] = 1;
-    b->seq_id[i][0] = seq;
-    b->logits[i] = logits;
 }
 
 /* Median ms of decoding n_doc document tokens and n_ride riding tokens at depth. */
@@ -48,12 +32,12 @@ static double step(struct llama_context *ctx, struct llama_batch *b, int depth, 
     for (int r = 0; r < reps; r++) {
         b->n_tokens = 0;
         for (int i = 0; i < n_doc; i++)
-            add(b, 1000 + i, depth + i, 0, false);
+            wim_batch_add(b, 1000 + i, depth + i, 0, false);
         for (int k = 0; k < n_ride; k++)
-            add(b, 2000 + k, depth, 1 + k, true);
-        double t0 = now_ms();
+            wim_batch_add(b, 2000 + k, depth, 1 + k, true);
+        double t0 = wim_now_ms();
         if (llama_decode(ctx, *b) != 0) return -1;
-        t[r] = now_ms() - t0;
+        t[r] = wim_now_ms() - t0;
         for (int s = 0; s <= n_ride; s++)
             llama_memory_seq_rm(mem, s, depth, -1);
     }
@@ -93,7 +77,7 @@ int main(int argc, char **argv)
     for (int done = 0; done < depth; done += 512) { /* the document so far */
         b.n_tokens = 0;
         for (int i = done; i < depth && i < done + 512; i++)
-            add(&b, 500 + i % 3000, i, 0, false);
+            wim_batch_add(&b, 500 + i % 3000, i, 0, false);
         llama_decode(ctx, b);
     }
     for (int s = 1; s < 33; s++)
