@@ -127,6 +127,10 @@ static void test_bad_document_and_query(void **state)
     expect_doc_error("doc.txt", "", "query is empty");
     expect_doc_error("big.txt", "q", "more than the context limit of 8192 tokens");
     expect_doc_error("missing.txt", "q", "cannot open document");
+    char queries[1024];
+    snprintf(queries, sizeof queries, "-m %s -f %s --queries %s", TINY, path_in_dir("doc.txt"),
+             path_in_dir("missing-questions.txt"));
+    expect_error(queries, "cannot open questions file");
     char args[1024];
     snprintf(args, sizeof args, "-m %s -f %s -q q -c 64", TINY, path_in_dir("doc.txt"));
     expect_error(args, "context limit of 64 tokens (set by -c)");

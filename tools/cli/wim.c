@@ -354,12 +354,13 @@ static char *read_all(FILE *f, size_t *len)
     return buf;
 }
 
-static char *read_document(const char *path, size_t *len)
+/* The whole of a file ("-" = stdin); what names it in errors ("document", ...). */
+static char *read_file(const char *what, const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) die("cannot open document '%s': %s", path, strerror(errno));
+    if (!f) die("cannot open %s '%s': %s", what, path, strerror(errno));
     char *doc = read_all(f, len);
-    if (ferror(f)) die("cannot read document '%s': %s", path, strerror(errno));
+    if (ferror(f)) die("cannot read %s '%s': %s", what, path, strerror(errno));
     if (f != stdin) fclose(f);
     if (!doc) die("out of memory reading '%s'", path);
     return doc;
@@ -368,7 +369,7 @@ static char *read_document(const char *path, size_t *len)
 /* The reference format: {"context": ..., "query": ..., "target": ...}. */
 static char *read_input_json(cli *c, size_t *len)
 {
-    char *text = read_document(c->input_json, len);
+    char *text = read_file("input JSON", c->input_json, len);
     cJSON *j = cJSON_Parse(text);
     free(text);
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(j, "context");
@@ -389,7 +390,7 @@ static char *read_input_json(cli *c, size_t *len)
 static void read_queries(cli *c)
 {
     size_t len;
-    c->queries_text = read_document(c->queries_file, &len);
+    c->queries_text = read_file("questions file", c->queries_file, &len);
     for (char *line = strtok(c->queries_text, "\r\n"); line; line = strtok(NULL, "\r\n"))
         if (strspn(line, " \t") < strlen(line)) add_query(c, line);
 }
@@ -565,7 +566,7 @@ int main(int argc, char **argv)
     size_t len = 0;
     char *doc = NULL;
     if (!c.load_doc)
-        doc = c.input_json ? read_input_json(&c, &len) : read_document(c.doc_path, &len);
+        doc = c.input_json ? read_input_json(&c, &len) : read_file("document", c.doc_path, &len);
     if (c.n_queries == 0) die("no question given: use -q QUESTION");
     int rc = run(&c, doc, len);
     free(doc);
