@@ -110,7 +110,7 @@ static int write_file(wim_session *s, FILE *f, const uint8_t *state, size_t stat
     return ok ? 0 : -1;
 }
 
-int wim_docfile_save(wim_session *s, const char *path)
+int wim_session_save_doc(wim_session *s, const char *path)
 {
     if (!s->doc_whole) {
         snprintf(s->err, sizeof s->err, "no document read to the end to save");
@@ -131,11 +131,6 @@ int wim_docfile_save(wim_session *s, const char *path)
                  errno ? strerror(errno) : "write failed");
     free(state);
     return rc;
-}
-
-int wim_session_save_doc(wim_session *s, const char *path)
-{
-    return wim_docfile_save(s, path);
 }
 
 /* ============================================================================
@@ -306,7 +301,7 @@ static int load(wim_session *s, const char *path, loaded *l)
     return 0;
 }
 
-int wim_docfile_load(wim_session *s, const char *path)
+int wim_session_load_doc(wim_session *s, const char *path)
 {
     loaded l = {0};
     s->err[0] = '\0';
@@ -314,9 +309,4 @@ int wim_docfile_load(wim_session *s, const char *path)
     cJSON_Delete(l.h);
     free(l.file);
     return rc;
-}
-
-int wim_session_load_doc(wim_session *s, const char *path)
-{
-    return wim_docfile_load(s, path);
 }

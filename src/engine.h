@@ -5,7 +5,7 @@
  *   session.c  options, contexts, events, decoding one prompt
  *   jobs.c     margins and answers as jobs that share micro-batches
  *   engine.c   a run: the document, the three modes, sizing, verdicts
- *   docfile.c  a read document saved to disk and loaded back
+ *   docfile.c  a read document saved to disk and loaded back (wim_session_*_doc)
  */
 #ifndef WIM_ENGINE_H
 #define WIM_ENGINE_H
@@ -133,9 +133,5 @@ void wim_jobs_free(wim_session *s);
 /* --- engine.c --- */
 /* A job finished: report it and act on it (classify a margin, close an answer). */
 int wim_job_done(wim_session *s, wim_job *j);
-
-/* --- docfile.c --- */
-int wim_docfile_save(wim_session *s, const char *path);
-int wim_docfile_load(wim_session *s, const char *path);
 
 #endif
