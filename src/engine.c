@@ -460,6 +460,7 @@ static int rag_one(wim_session *s, int q)
         const wim_span *sp = &d->spans[i];
         rc = classify(s, i, q, d->text + sp->start, sp->len, true, &keep);
         if (rc != 0) break;
+        if (i + 1 > s->st.n_segments_read) s->st.n_segments_read = i + 1;
         s->st.n_read_tokens += seg_tokens(d, i);
         wim_emit(s, (wim_event){.type = WIM_EVENT_PROGRESS, .segment = i});
         if (!keep) continue;
@@ -472,14 +473,7 @@ static int rag_one(wim_session *s, int q)
                             .type = WIM_EVENT_SEGMENT, .segment = i, .n_tokens = seg_tokens(d, i)});
     }
     if (rc < 0 || s->stop == WIM_ABORT) return rc;
-    const wim_value v = query_value(s, q);
-    wim_tokens prompt = {0};
-    rc = add_prompt(s, &prompt, WIM_TPL_ANSWER_LLM, &v, 1, true);
-    if (rc == 0 &&
-        !wim_job_start(s, WIM_JOB_ANSWER, -1, q, d->n_past, &prompt, s->o.max_answer_tokens))
-        rc = -1;
-    wim_tokens_free(&prompt);
-    return rc == 0 ? wim_drain(s) : rc;
+    return answer_all(s, WIM_TPL_ANSWER_LLM, q, q + 1);
 }
 
 /* Each question classifies the raw segments for itself. */
@@ -490,7 +484,6 @@ static int run_rag(wim_session *s)
         if (q > 0) s->st.n_read_tokens = 0;
         rc = rag_one(s, q);
     }
-    s->st.n_segments_read = s->doc.n;
     return rc < 0 ? -1 : 0;
 }
 
