@@ -135,6 +135,24 @@ enum {
 typedef int (*wim_event_fn)(const wim_event *ev, void *user);
 
 void wim_options_default(wim_options *o);
+
+/* What wim_options_set returns. */
+enum {
+    WIM_OPTION_UNKNOWN = -1,     /* no option has that name */
+    WIM_OPTION_NEEDS_VALUE = -2, /* value was NULL for an option that is not a switch */
+    WIM_OPTION_BAD_VALUE = -3    /* the value does not parse or is out of range */
+};
+
+/* Sets one option from text, by its name: the settings' keys in the start
+ * event (docs/events.md), which the tools spell as flags (segment_tokens is
+ * --segment-tokens). Also threads, ctx_size, batch_size, templates (the
+ * templates_dir), user_header, generation_header. Switches (fixed_length,
+ * assume_relevant) take "true"/"false", or NULL for true. Strings are not
+ * copied. Returns 0, or one of the codes above with a one-line reason in err
+ * that does not repeat the name ("needs a number, got 'x'"). */
+int wim_options_set(wim_options *o, const char *key, const char *value, char *err, size_t errlen);
+/* 0 when the options make sense together, else -1 and a one-line reason. */
+int wim_options_check(const wim_options *o, char *err, size_t errlen);
 void wim_model_params_default(wim_model_params *p);
 
 /* Loads a GGUF model. On failure returns NULL and writes a one-line reason to err. */

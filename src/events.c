@@ -1,5 +1,5 @@
 /*
- * events.c - names of modes and events, and each event as one JSON object
+ * events.c - names of events, and each event as one JSON object
  * (the schema of docs/events.md, shared by `wim --json` and the server).
  */
 #include "wim.h"
@@ -7,21 +7,6 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
-
-const char *wim_mode_name(wim_mode m)
-{
-    return m == WIM_MODE_LLM ? "llm" : m == WIM_MODE_RAG ? "rag" : "wim";
-}
-
-const char *wim_classify_name(wim_classify c)
-{
-    return c == WIM_CLASSIFY_ONE_PASS ? "one-pass" : "two-pass";
-}
-
-const char *wim_schedule_name(wim_schedule s)
-{
-    return s == WIM_SCHEDULE_SEQUENTIAL ? "sequential" : "overlap";
-}
 
 const char *wim_event_name(wim_event_type t)
 {
@@ -49,7 +34,7 @@ static void add_settings(cJSON *j, const wim_options *o)
     cJSON_AddNumberToObject(j, "top_p", o->top_p);
     cJSON_AddNumberToObject(j, "seed", o->seed);
     cJSON_AddNumberToObject(j, "threads", o->n_threads);
-    cJSON_AddNumberToObject(j, "batch", o->n_batch);
+    cJSON_AddNumberToObject(j, "batch_size", o->n_batch);
     cJSON_AddBoolToObject(j, "fixed_length", o->fixed_length);
     cJSON_AddBoolToObject(j, "assume_relevant", o->assume_relevant);
 }

@@ -1,5 +1,5 @@
 /*
- * session.c - a session's life: options, the two llama contexts, events, and
+ * session.c - a session's life: the two llama contexts, events, and
  * decoding a run of tokens into one sequence.
  */
 #include "engine.h"
@@ -16,43 +16,6 @@ double wim_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ============================================================================
- * Options
- * ========================================================================= */
-
-void wim_options_default(wim_options *o)
-{
-    *o = (wim_options){
-        .mode = WIM_MODE_WIM,
-        .classify = WIM_CLASSIFY_TWO_PASS,
-        .schedule = WIM_SCHEDULE_SEQUENTIAL,
-        .segment_tokens = 4096,
-        .max_margin_tokens = 100,
-        .max_verdict_tokens = 10,
-        .max_answer_tokens = 100,
-        .temp = 0.0f,
-        .top_p = 1.0f,
-        .seed = 42,
-        .n_batch = 512,
-    };
-}
-
-static int check_options(const wim_options *o, char *err, size_t errlen)
-{
-    const char *bad = o->segment_tokens < 1           ? "segment tokens must be at least 1"
-                      : o->max_margin_tokens < 1      ? "max margin tokens must be at least 1"
-                      : o->max_verdict_tokens < 1     ? "max verdict tokens must be at least 1"
-                      : o->max_answer_tokens < 1      ? "max answer tokens must be at least 1"
-                      : o->temp < 0                   ? "temperature must not be negative"
-                      : o->top_p <= 0 || o->top_p > 1 ? "top-p must be in (0, 1]"
-                      : o->n_threads < 0              ? "threads must not be negative"
-                      : o->n_ctx < 0                  ? "context size must not be negative"
-                      : o->n_batch < 1                ? "batch size must be at least 1"
-                                                      : NULL;
-    if (bad) snprintf(err, errlen, "%s", bad);
-    return bad ? -1 : 0;
 }
 
 /* ============================================================================
@@ -81,7 +44,7 @@ static struct llama_sampler *make_sampler(const wim_options *o)
 
 wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen)
 {
-    if (check_options(o, err, errlen) != 0) return NULL;
+    if (wim_options_check(o, err, errlen) != 0) return NULL;
     wim_session *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");

@@ -141,11 +141,12 @@ static void test_bad_flags(void **state)
     (void)state;
     expect_error("--frobnicate", "unknown option '--frobnicate'");
     expect_error("-m x.gguf -f y --segment-tokens ten -q q",
-                 "--segment-tokens needs a whole number");
+                 "--segment-tokens: needs a whole number from 1");
     expect_error("-m x.gguf -f y --mode fast -q q", "--mode: unknown value 'fast'");
     expect_error("-m x.gguf -f y -q", "-q needs a value");
     expect_error("-f y -q q", "no model given");
     expect_error("-m x.gguf -f y -q q --schedule eager", "--schedule: unknown value 'eager'");
+    expect_error("-m x.gguf -f y -q q --fixed_length", "unknown option '--fixed_length'");
 }
 
 static void test_json_lines_parse(void **state)
@@ -155,7 +156,7 @@ static void test_json_lines_parse(void **state)
     char args[1024];
     snprintf(args, sizeof args,
              "-m %s -f %s -q 'Where did {the keeper} go? <|im_end|>' --json --segment-tokens 8 "
-             "--max-margin-tokens 4 --max-answer-tokens 4",
+             "--max-margin-tokens 4 --max-answer-tokens 4 --schedule overlap -t 1",
              TINY, path_in_dir("doc.txt"));
     run(&r, 1, args);
     assert_int_equal(r.status, 0);
@@ -166,6 +167,10 @@ static void test_json_lines_parse(void **state)
         if (!j) fail_msg("not JSON: %s", line);
         const char *ev = cJSON_GetObjectItem(j, "event")->valuestring;
         if (!first) first = strcmp(ev, "start") == 0 ? "start" : "other";
+        if (strcmp(ev, "start") == 0) { /* the flags reached the engine */
+            assert_string_equal(cJSON_GetObjectItem(j, "schedule")->valuestring, "overlap");
+            assert_int_equal(cJSON_GetObjectItem(j, "threads")->valueint, 1);
+        }
         last = strcmp(ev, "done") == 0 ? "done" : "other";
         margins += strcmp(ev, "margin") == 0;
         cJSON_Delete(j);

@@ -8,13 +8,12 @@
  * with --json every event is one JSON line on stdout instead. Ctrl-C once stops
  * reading and answers from the margins so far; twice quits.
  */
+#include "args.h"
+#include "slurp.h"
 #include "wim.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +40,7 @@ typedef struct cli {
     wim_model_params mp;
 } cli;
 
-static const char usage[] =
+static const char usage_head[] =
     "usage: wim -m MODEL.gguf (-f DOCUMENT | --input-json FILE | --load-doc FILE)\n"
     "           -q QUESTION [-q QUESTION ...] [options]\n"
     "\n"
@@ -54,87 +53,19 @@ static const char usage[] =
     "  -q, --query TEXT           the question; repeat it to ask several in one reading\n"
     "      --queries FILE         questions, one a line\n"
     "      --input-json FILE      read document and question from a JSON object with\n"
-    "                             \"context\" and \"query\" (the reference format); -q overrides\n"
-    "method:\n"
-    "      --mode wim|llm|rag     wim (default); llm = whole document then question;\n"
-    "                             rag = classify raw segments, keep the relevant ones\n"
-    "      --classify two-pass|one-pass\n"
-    "                             two-pass (default): a classification prompt per margin;\n"
-    "                             one-pass: margins start YES# or NO#, stop at once on NO#\n"
-    "      --schedule sequential|overlap\n"
-    "                             sequential (default): each margin right after its\n"
-    "                             segment; overlap: margins ride in the next segments'\n"
-    "                             prefill (for GPUs; see docs/schedule.md)\n"
-    "      --segment-tokens N     segment length in model tokens (4096)\n"
-    "      --max-margin-tokens N  (100)\n"
-    "      --max-verdict-tokens N (10)\n"
-    "      --max-answer-tokens N  (100)\n"
-    "sampling:\n"
-    "      --temp T               temperature, 0 = greedy (0)\n"
-    "      --top-p P              nucleus sampling when T > 0 (1.0)\n"
-    "      --seed N               sampler seed (42)\n"
-    "engine:\n"
-    "  -t, --threads N            CPU threads (all cores)\n"
-    "  -c, --ctx-size N           context size (enough for the document and prompts,\n"
-    "                             at most the model's trained context)\n"
-    "  -b, --batch-size N         prefill micro-batch (512)\n"
-    "  -ngl, --n-gpu-layers N     layers to offload to the GPU (0)\n"
+    "                             \"context\" and \"query\" (the reference format); -q overrides\n";
+
+static const char usage_tail[] =
     "read once, ask later:\n"
     "      --save-doc FILE        after reading, store the document and its KV cache\n"
     "      --load-doc FILE        answer from a stored document without reading it again\n"
     "                             (same model, segment size and context size)\n"
-    "prompts:\n"
-    "      --templates DIR        override built-in prompts with DIR/NAME.txt (see docs/)\n"
-    "      --user-header TEXT     chat text before the user's words ({system} = preamble)\n"
-    "      --generation-header TEXT  chat text after the user's words\n"
-    "benchmarks (the worst case, fixed so that runs compare):\n"
-    "      --fixed-length         generate to every token limit, ignoring end-of-text\n"
-    "      --assume-relevant      keep every margin for the answer, whatever its verdict\n"
     "output:\n"
     "      --json                 JSON Lines events on stdout (docs/events.md)\n"
     "      --quiet                no progress or margins on stderr\n"
     "  -h, --help                 this text\n"
     "\n"
     "Environment: WIM_VERBOSE=1 shows llama.cpp's own log.\n";
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "wim: error: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static long parse_long(const char *flag, const char *v, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        die("%s needs a whole number in range, got '%s'", flag, v);
-    return n;
-}
-
-static float parse_float(const char *flag, const char *v)
-{
-    char *end;
-    float f = strtof(v, &end);
-    if (end == v || *end) die("%s needs a number, got '%s'", flag, v);
-    return f;
-}
-
-static int parse_choice(const char *flag, const char *v, const char *a, const char *b,
-                        const char *c)
-{
-    if (strcmp(v, a) == 0) return 0;
-    if (strcmp(v, b) == 0) return 1;
-    if (c && strcmp(v, c) == 0) return 2;
-    die("%s: unknown value '%s'", flag, v);
-    return -1;
-}
 
 static bool is(const char *arg, const char *s, const char *l)
 {
@@ -147,55 +78,18 @@ typedef enum flag_id {
     F_QUERY,
     F_QUERIES,
     F_INPUT_JSON,
-    F_MODE,
-    F_CLASSIFY,
-    F_SCHEDULE,
-    F_SEGMENT,
-    F_MARGIN,
-    F_VERDICT,
-    F_ANSWER,
-    F_TEMP,
-    F_TOP_P,
-    F_SEED,
-    F_THREADS,
-    F_CTX,
-    F_BATCH,
-    F_GPU,
-    F_TEMPLATES,
-    F_USER_HEADER,
-    F_GEN_HEADER,
     F_SAVE_DOC,
     F_LOAD_DOC
 } flag_id;
 
-/* Every flag that takes a value. */
+/* The flags of this tool that take a value; the engine's are in args.c. */
 static const struct flag {
     const char *short_name, *long_name;
     flag_id id;
 } flags[] = {
-    {"-m", "--model", F_MODEL},
-    {"-f", "--file", F_FILE},
-    {"-q", "--query", F_QUERY},
-    {NULL, "--queries", F_QUERIES},
-    {NULL, "--input-json", F_INPUT_JSON},
-    {NULL, "--mode", F_MODE},
-    {NULL, "--classify", F_CLASSIFY},
-    {NULL, "--schedule", F_SCHEDULE},
-    {NULL, "--segment-tokens", F_SEGMENT},
-    {NULL, "--max-margin-tokens", F_MARGIN},
-    {NULL, "--max-verdict-tokens", F_VERDICT},
-    {NULL, "--max-answer-tokens", F_ANSWER},
-    {NULL, "--temp", F_TEMP},
-    {NULL, "--top-p", F_TOP_P},
-    {NULL, "--seed", F_SEED},
-    {"-t", "--threads", F_THREADS},
-    {"-c", "--ctx-size", F_CTX},
-    {"-b", "--batch-size", F_BATCH},
-    {"-ngl", "--n-gpu-layers", F_GPU},
-    {NULL, "--templates", F_TEMPLATES},
-    {NULL, "--user-header", F_USER_HEADER},
-    {NULL, "--generation-header", F_GEN_HEADER},
-    {NULL, "--save-doc", F_SAVE_DOC},
+    {"-m", "--model", F_MODEL},           {"-f", "--file", F_FILE},
+    {"-q", "--query", F_QUERY},           {NULL, "--queries", F_QUERIES},
+    {NULL, "--input-json", F_INPUT_JSON}, {NULL, "--save-doc", F_SAVE_DOC},
     {NULL, "--load-doc", F_LOAD_DOC},
 };
 
@@ -208,18 +102,12 @@ static const struct flag *find_flag(const char *arg)
 
 static void add_query(cli *c, const char *q)
 {
-    if (c->n_queries == MAX_QUERIES) die("too many questions (at most %d)", MAX_QUERIES);
+    if (c->n_queries == MAX_QUERIES) args_die("too many questions (at most %d)", MAX_QUERIES);
     c->queries[c->n_queries++] = q;
 }
 
-static int whole(const char *arg, const char *v, long lo)
+static void set_flag(cli *c, flag_id id, const char *v)
 {
-    return (int)parse_long(arg, v, lo, INT_MAX);
-}
-
-static void set_flag(cli *c, flag_id id, const char *arg, const char *v)
-{
-    wim_options *o = &c->o;
     switch (id) {
     case F_MODEL:
         c->model_path = v;
@@ -236,57 +124,6 @@ static void set_flag(cli *c, flag_id id, const char *arg, const char *v)
     case F_INPUT_JSON:
         c->input_json = v;
         break;
-    case F_MODE:
-        o->mode = parse_choice(arg, v, "wim", "llm", "rag");
-        break;
-    case F_CLASSIFY:
-        o->classify = parse_choice(arg, v, "two-pass", "one-pass", NULL);
-        break;
-    case F_SCHEDULE:
-        o->schedule = parse_choice(arg, v, "overlap", "sequential", NULL);
-        break;
-    case F_SEGMENT:
-        o->segment_tokens = whole(arg, v, 1);
-        break;
-    case F_MARGIN:
-        o->max_margin_tokens = whole(arg, v, 1);
-        break;
-    case F_VERDICT:
-        o->max_verdict_tokens = whole(arg, v, 1);
-        break;
-    case F_ANSWER:
-        o->max_answer_tokens = whole(arg, v, 1);
-        break;
-    case F_TEMP:
-        o->temp = parse_float(arg, v);
-        break;
-    case F_TOP_P:
-        o->top_p = parse_float(arg, v);
-        break;
-    case F_SEED:
-        o->seed = (uint32_t)parse_long(arg, v, 0, UINT32_MAX);
-        break;
-    case F_THREADS:
-        o->n_threads = whole(arg, v, 1);
-        break;
-    case F_CTX:
-        o->n_ctx = whole(arg, v, 1);
-        break;
-    case F_BATCH:
-        o->n_batch = whole(arg, v, 1);
-        break;
-    case F_GPU:
-        c->mp.n_gpu_layers = whole(arg, v, 0);
-        break;
-    case F_TEMPLATES:
-        o->templates_dir = v;
-        break;
-    case F_USER_HEADER:
-        o->user_header = v;
-        break;
-    case F_GEN_HEADER:
-        o->generation_header = v;
-        break;
     case F_SAVE_DOC:
         c->save_doc = v;
         break;
@@ -298,12 +135,12 @@ static void set_flag(cli *c, flag_id id, const char *arg, const char *v)
 
 static void check_args(const cli *c)
 {
-    if (!c->model_path) die("no model given: use -m MODEL.gguf");
+    if (!c->model_path) args_die("no model given: use -m MODEL.gguf");
     if (!c->doc_path && !c->input_json && !c->load_doc)
-        die("no document given: use -f FILE, --input-json FILE or --load-doc FILE");
+        args_die("no document given: use -f FILE, --input-json FILE or --load-doc FILE");
     if (c->load_doc && (c->doc_path || c->input_json))
-        die("--load-doc answers from a stored document: give no -f or --input-json with it");
-    if (c->load_doc && c->save_doc) die("--load-doc and --save-doc do not go together");
+        args_die("--load-doc answers from a stored document: give no -f or --input-json with it");
+    if (c->load_doc && c->save_doc) args_die("--load-doc and --save-doc do not go together");
 }
 
 static void parse_args(cli *c, int argc, char **argv)
@@ -313,21 +150,17 @@ static void parse_args(cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (is(arg, "-h", "--help")) {
-            fputs(usage, stdout);
+            printf("%s%s%s", usage_head, args_engine_usage, usage_tail);
             exit(0);
         } else if (is(arg, NULL, "--json")) {
             c->json = true;
         } else if (is(arg, NULL, "--quiet")) {
             c->quiet = true;
-        } else if (is(arg, NULL, "--fixed-length")) {
-            c->o.fixed_length = true;
-        } else if (is(arg, NULL, "--assume-relevant")) {
-            c->o.assume_relevant = true;
         } else if (find_flag(arg)) {
-            if (i + 1 == argc) die("%s needs a value", arg);
-            set_flag(c, find_flag(arg)->id, arg, argv[++i]);
-        } else {
-            die("unknown option '%s' (see wim --help)", arg);
+            if (i + 1 == argc) args_die("%s needs a value", arg);
+            set_flag(c, find_flag(arg)->id, argv[++i]);
+        } else if (!args_engine(argc, argv, &i, &c->o, &c->mp)) {
+            args_die("unknown option '%s' (see wim --help)", arg);
         }
     }
     check_args(c);
@@ -337,46 +170,17 @@ static void parse_args(cli *c, int argc, char **argv)
  * Input
  * ========================================================================= */
 
-static char *read_all(FILE *f, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap + 1);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *grown = realloc(buf, (cap *= 2) + 1);
-            if (!grown) free(buf);
-            buf = grown;
-        }
-    }
-    if (buf) buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-/* The whole of a file ("-" = stdin); what names it in errors ("document", ...). */
-static char *read_file(const char *what, const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) die("cannot open %s '%s': %s", what, path, strerror(errno));
-    char *doc = read_all(f, len);
-    if (ferror(f)) die("cannot read %s '%s': %s", what, path, strerror(errno));
-    if (f != stdin) fclose(f);
-    if (!doc) die("out of memory reading '%s'", path);
-    return doc;
-}
-
 /* The reference format: {"context": ..., "query": ..., "target": ...}. */
 static char *read_input_json(cli *c, size_t *len)
 {
-    char *text = read_file("input JSON", c->input_json, len);
+    char *text = slurp("input JSON", c->input_json, len);
     cJSON *j = cJSON_Parse(text);
     free(text);
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(j, "context");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "query");
     if (!cJSON_IsString(ctx)) {
         cJSON_Delete(j);
-        die("'%s' is not a JSON object with a string \"context\"", c->input_json);
+        args_die("'%s' is not a JSON object with a string \"context\"", c->input_json);
     }
     char *doc = strdup(ctx->valuestring);
     *len = strlen(doc);
@@ -390,7 +194,7 @@ static char *read_input_json(cli *c, size_t *len)
 static void read_queries(cli *c)
 {
     size_t len;
-    c->queries_text = read_file("questions file", c->queries_file, &len);
+    c->queries_text = slurp("questions file", c->queries_file, &len);
     for (char *line = strtok(c->queries_text, "\r\n"); line; line = strtok(NULL, "\r\n"))
         if (strspn(line, " \t") < strlen(line)) add_query(c, line);
 }
@@ -566,8 +370,8 @@ int main(int argc, char **argv)
     size_t len = 0;
     char *doc = NULL;
     if (!c.load_doc)
-        doc = c.input_json ? read_input_json(&c, &len) : read_file("document", c.doc_path, &len);
-    if (c.n_queries == 0) die("no question given: use -q QUESTION");
+        doc = c.input_json ? read_input_json(&c, &len) : slurp("document", c.doc_path, &len);
+    if (c.n_queries == 0) args_die("no question given: use -q QUESTION");
     int rc = run(&c, doc, len);
     free(doc);
     free(c.queries_text);

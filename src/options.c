@@ -1,0 +1,184 @@
+/*
+ * options.c - a run's settings: defaults, checks, and setting one by name from
+ * text. The names are the snake_case keys the start event prints them under; the
+ * command-line tools spell them as flags (--segment-tokens) and the server takes
+ * them from JSON, so all three read settings through one table here.
+ */
+#include "wim.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void wim_options_default(wim_options *o)
+{
+    *o = (wim_options){
+        .mode = WIM_MODE_WIM,
+        .classify = WIM_CLASSIFY_TWO_PASS,
+        .schedule = WIM_SCHEDULE_SEQUENTIAL,
+        .segment_tokens = 4096,
+        .max_margin_tokens = 100,
+        .max_verdict_tokens = 10,
+        .max_answer_tokens = 100,
+        .temp = 0.0f,
+        .top_p = 1.0f,
+        .seed = 42,
+        .n_batch = 512,
+    };
+}
+
+int wim_options_check(const wim_options *o, char *err, size_t errlen)
+{
+    const char *bad = o->segment_tokens < 1              ? "segment tokens must be at least 1"
+                      : o->max_margin_tokens < 1         ? "max margin tokens must be at least 1"
+                      : o->max_verdict_tokens < 1        ? "max verdict tokens must be at least 1"
+                      : o->max_answer_tokens < 1         ? "max answer tokens must be at least 1"
+                      : !(o->temp >= 0)                  ? "temperature must not be negative"
+                      : !(o->top_p > 0 && o->top_p <= 1) ? "top-p must be in (0, 1]"
+                      : o->n_threads < 0                 ? "threads must not be negative"
+                      : o->n_ctx < 0                     ? "context size must not be negative"
+                      : o->n_batch < 1                   ? "batch size must be at least 1"
+                                                         : NULL;
+    if (bad) snprintf(err, errlen, "%s", bad);
+    return bad ? -1 : 0;
+}
+
+/* ============================================================================
+ * Setting by name
+ * ========================================================================= */
+
+typedef enum kind { CHOICE, WHOLE, SEED, REAL, TEXT, SWITCH } kind;
+
+/* Choices are listed in their enum's order: the index is the value. */
+static const char *const modes[] = {"wim", "llm", "rag", NULL};
+static const char *const classifies[] = {"two-pass", "one-pass", NULL};
+static const char *const schedules[] = {"sequential", "overlap", NULL};
+
+static const struct setting {
+    const char *key;
+    size_t at;                  /* offsetof the field in wim_options */
+    const char *const *choices; /* CHOICE: the names, NULL-ended */
+    kind kind;
+    int min; /* WHOLE: smallest allowed */
+} settings[] = {
+    {"mode", offsetof(wim_options, mode), modes, CHOICE, 0},
+    {"classify", offsetof(wim_options, classify), classifies, CHOICE, 0},
+    {"schedule", offsetof(wim_options, schedule), schedules, CHOICE, 0},
+    {"segment_tokens", offsetof(wim_options, segment_tokens), NULL, WHOLE, 1},
+    {"max_margin_tokens", offsetof(wim_options, max_margin_tokens), NULL, WHOLE, 1},
+    {"max_verdict_tokens", offsetof(wim_options, max_verdict_tokens), NULL, WHOLE, 1},
+    {"max_answer_tokens", offsetof(wim_options, max_answer_tokens), NULL, WHOLE, 1},
+    {"temp", offsetof(wim_options, temp), NULL, REAL, 0},
+    {"top_p", offsetof(wim_options, top_p), NULL, REAL, 0},
+    {"seed", offsetof(wim_options, seed), NULL, SEED, 0},
+    {"threads", offsetof(wim_options, n_threads), NULL, WHOLE, 1},
+    {"ctx_size", offsetof(wim_options, n_ctx), NULL, WHOLE, 1},
+    {"batch_size", offsetof(wim_options, n_batch), NULL, WHOLE, 1},
+    {"templates", offsetof(wim_options, templates_dir), NULL, TEXT, 0},
+    {"user_header", offsetof(wim_options, user_header), NULL, TEXT, 0},
+    {"generation_header", offsetof(wim_options, generation_header), NULL, TEXT, 0},
+    {"fixed_length", offsetof(wim_options, fixed_length), NULL, SWITCH, 0},
+    {"assume_relevant", offsetof(wim_options, assume_relevant), NULL, SWITCH, 0},
+};
+
+static int set_choice(const struct setting *s, void *field, const char *v, char *err, size_t errlen)
+{
+    for (int i = 0; s->choices[i]; i++)
+        if (strcmp(v, s->choices[i]) == 0) {
+            /* every enum here is int-sized; the cast is the field's own type */
+            *(int *)field = i;
+            return 0;
+        }
+    int n = snprintf(err, errlen, "unknown value '%s' (one of", v);
+    for (int i = 0; s->choices[i] && n >= 0 && (size_t)n < errlen; i++)
+        n += snprintf(err + n, errlen - (size_t)n, " %s", s->choices[i]);
+    if (n >= 0 && (size_t)n < errlen) snprintf(err + n, errlen - (size_t)n, ")");
+    return WIM_OPTION_BAD_VALUE;
+}
+
+static int set_whole(const struct setting *s, void *field, const char *v, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    long hi = s->kind == SEED ? (long)UINT32_MAX : INT_MAX;
+    if (errno || end == v || *end || n < s->min || n > hi) {
+        snprintf(err, errlen, "needs a whole number from %d to %ld, got '%s'", s->min, hi, v);
+        return WIM_OPTION_BAD_VALUE;
+    }
+    if (s->kind == SEED)
+        *(uint32_t *)field = (uint32_t)n;
+    else
+        *(int *)field = (int)n;
+    return 0;
+}
+
+static int set_real(void *field, const char *v, char *err, size_t errlen)
+{
+    char *end;
+    float f = strtof(v, &end);
+    if (end == v || *end || !isfinite(f)) {
+        snprintf(err, errlen, "needs a number, got '%s'", v);
+        return WIM_OPTION_BAD_VALUE;
+    }
+    *(float *)field = f;
+    return 0;
+}
+
+static int set_switch(void *field, const char *v, char *err, size_t errlen)
+{
+    bool on = !v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+    if (!on && strcmp(v, "false") != 0 && strcmp(v, "0") != 0) {
+        snprintf(err, errlen, "needs true or false, got '%s'", v);
+        return WIM_OPTION_BAD_VALUE;
+    }
+    *(bool *)field = on;
+    return 0;
+}
+
+int wim_options_set(wim_options *o, const char *key, const char *value, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const struct setting *s = &settings[i];
+        if (strcmp(key, s->key) != 0) continue;
+        void *field = (char *)o + s->at;
+        if (s->kind == SWITCH) return set_switch(field, value, err, errlen);
+        if (!value) {
+            snprintf(err, errlen, "needs a value");
+            return WIM_OPTION_NEEDS_VALUE;
+        }
+        switch (s->kind) {
+        case CHOICE:
+            return set_choice(s, field, value, err, errlen);
+        case WHOLE:
+        case SEED:
+            return set_whole(s, field, value, err, errlen);
+        case REAL:
+            return set_real(field, value, err, errlen);
+        default:
+            *(const char **)field = value;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "unknown option");
+    return WIM_OPTION_UNKNOWN;
+}
+
+const char *wim_mode_name(wim_mode m)
+{
+    return m >= WIM_MODE_WIM && m <= WIM_MODE_RAG ? modes[m] : "unknown";
+}
+
+const char *wim_classify_name(wim_classify c)
+{
+    return c == WIM_CLASSIFY_ONE_PASS ? classifies[1] : classifies[0];
+}
+
+const char *wim_schedule_name(wim_schedule s)
+{
+    return s == WIM_SCHEDULE_OVERLAP ? schedules[1] : schedules[0];
+}
