@@ -1,0 +1,1 @@
+/* generate.c - being written */
