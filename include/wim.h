@@ -192,6 +192,11 @@ const char *wim_session_error(const wim_session *s);
  * Returns a malloc'd string for free(), or NULL when out of memory. */
 char *wim_event_to_json(const wim_event *ev);
 
+/* Reads an answer shaped YES#why or NO#why as the classifier's are read
+ * (case, spaces, quotes and emphasis forgiven): 1 for yes, 0 for no, -1 when
+ * it is neither. For tools that ask the model their own yes-or-no questions. */
+int wim_yes_no(const char *text);
+
 const char *wim_mode_name(wim_mode m);
 const char *wim_classify_name(wim_classify c);
 const char *wim_schedule_name(wim_schedule s);

@@ -16,7 +16,7 @@ fi
 
 install_packages() {
   local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
-              libmicrohttpd-dev libcmocka-dev) missing=()
+              libmicrohttpd-dev libcmocka-dev gnuplot-nox) missing=()
   command -v npm >/dev/null || want+=(npm)
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return

@@ -3,6 +3,8 @@
  */
 #include "verdict.h"
 
+#include "wim.h"
+
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -71,4 +73,10 @@ int wim_verdict_prefix(const char *text)
     for (const char *q = p + n; q < hash; q++)
         if (*q != ' ' && *q != '*') return -1;
     return yes ? 1 : 0;
+}
+
+int wim_yes_no(const char *text)
+{
+    wim_verdict v = wim_verdict_parse(text);
+    return v.parsed ? v.relevant : -1;
 }

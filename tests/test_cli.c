@@ -8,11 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tool.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define WIM  WIM_BIN_DIR "/wim"
@@ -67,33 +68,16 @@ static int teardown(void **state)
     return system(cmd);
 }
 
-typedef struct result {
-    int status;
-    char out[1 << 16];
-} result;
+typedef tool_result result;
 
-/* Runs the shell command line args after wim, capturing what it writes to stream (1 or 2). */
 static void run(result *r, int stream, const char *args)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s %s", WIM, args,
-             stream == 2 ? "2>&1 >/dev/null" : "2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(r->out, 1, sizeof r->out - 1, p);
-    r->out[n] = '\0';
-    int st = pclose(p);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    tool_run(r, WIM, stream, args);
 }
 
 static void expect_error(const char *args, const char *needle)
 {
-    static result r;
-    run(&r, 2, args);
-    if (r.status != 1 || !strstr(r.out, needle))
-        fail_msg("wim %s: status %d, stderr '%s', wanted '%s'", args, r.status, r.out, needle);
-    assert_true(strncmp(r.out, "wim: error: ", 12) == 0);
-    assert_ptr_equal(strchr(r.out, '\n'), r.out + strlen(r.out) - 1); /* exactly one line */
+    tool_expect_error(WIM, args, needle);
 }
 
 static void test_bad_model(void **state)

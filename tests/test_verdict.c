@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "verdict.h"
+#include "wim.h"
 
 typedef struct row {
     const char *text;
@@ -45,6 +46,14 @@ static void test_parse_table(void **state)
     }
 }
 
+/* The public reading is the table's, as 1 / 0 / -1. */
+static void test_yes_no_follows_the_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        assert_int_equal(wim_yes_no(rows[i].text), rows[i].parsed ? rows[i].relevant : -1);
+}
+
 static void test_prefix_decides_only_on_word_and_hash(void **state)
 {
     (void)state;
@@ -64,6 +73,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_prefix_decides_only_on_word_and_hash),
+        cmocka_unit_test(test_yes_no_follows_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

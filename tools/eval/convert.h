@@ -30,7 +30,7 @@ typedef struct eval_convert_params {
  * tokens, or whose evidence is missing from the corpus, are skipped and counted
  * in *skipped. Returns 0, or -1 with a one-line reason in err (a file that
  * cannot be read or is not in the format, naming it). */
-int eval_convert(const eval_convert_params *p, const struct llama_vocab *v, FILE *out,
-                 int *written, int *skipped, char *err, size_t errlen);
+int eval_convert(const eval_convert_params *p, const struct llama_vocab *v, FILE *out, int *written,
+                 int *skipped, char *err, size_t errlen);
 
 #endif

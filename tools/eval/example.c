@@ -11,7 +11,7 @@ void eval_example_free(eval_example *e)
     free(e->id);
     free(e->context);
     free(e->query);
-    for (int i = 0; i < e->n_targets; i++)
+    for (int i = 0; e->targets && i < e->n_targets; i++)
         free(e->targets[i]);
     free(e->targets);
     memset(e, 0, sizeof *e);
@@ -75,8 +75,8 @@ int eval_example_from_json(const cJSON *j, const char *default_id, eval_example 
     const char *bad = !cJSON_IsObject(j) ? "is not a JSON object"
                       : !context         ? "has no string \"context\""
                       : !query           ? "has no string \"query\""
-                      : n < 0 ? "has no \"target\" that is a string or a list of strings"
-                              : NULL;
+                      : n < 0            ? "has no \"target\" that is a string or a list of strings"
+                                         : NULL;
     if (bad) {
         snprintf(err, errlen, "%s", bad);
         return -1;
@@ -95,9 +95,8 @@ cJSON *eval_example_to_json(const eval_example *e)
     cJSON_AddStringToObject(j, "context", e->context);
     cJSON_AddStringToObject(j, "query", e->query);
     if (e->is_list)
-        cJSON_AddItemToObject(j, "target",
-                              cJSON_CreateStringArray((const char *const *)e->targets,
-                                                      e->n_targets));
+        cJSON_AddItemToObject(
+            j, "target", cJSON_CreateStringArray((const char *const *)e->targets, e->n_targets));
     else
         cJSON_AddStringToObject(j, "target", e->n_targets ? e->targets[0] : "");
     return j;

@@ -20,8 +20,7 @@ struct llama_model *eval_vocab_load(const char *path, char *err, size_t errlen)
                 magic[2] == 'U' && magic[3] == 'F';
     if (f) fclose(f);
     if (!f || !gguf) {
-        snprintf(err, errlen, f ? "'%s' is not a GGUF model file" : "cannot open model '%s'",
-                 path);
+        snprintf(err, errlen, f ? "'%s' is not a GGUF model file" : "cannot open model '%s'", path);
         return NULL;
     }
     struct llama_model_params p = llama_model_default_params();

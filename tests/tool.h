@@ -1,0 +1,48 @@
+/*
+ * tool.h - for the tests of command-line tools: run one with arguments through
+ * the shell, capture one of its streams, and check a failure is one clear line.
+ */
+#ifndef WIM_TEST_TOOL_H
+#define WIM_TEST_TOOL_H
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct tool_result {
+    int status;        /* exit status, -1 when killed */
+    char out[1 << 16]; /* what the stream held (cut at the size) */
+} tool_result;
+
+/* Runs "program args" capturing stream 1 (stdout) or 2 (stderr); the other goes
+ * to /dev/null. */
+static void tool_run(tool_result *r, const char *program, int stream, const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s %s", program, args,
+             stream == 2 ? "2>&1 >/dev/null" : "2>/dev/null");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(r->out, 1, sizeof r->out - 1, p);
+    r->out[n] = '\0';
+    int st = pclose(p);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The run fails with status 1 and exactly one line on stderr, starting
+ * "NAME: error: " (NAME = the program's base name) and holding needle. */
+static void tool_expect_error(const char *program, const char *args, const char *needle)
+{
+    static tool_result r;
+    char prefix[128];
+    const char *slash = strrchr(program, '/');
+    snprintf(prefix, sizeof prefix, "%s: error: ", slash ? slash + 1 : program);
+    tool_run(&r, program, 2, args);
+    if (r.status != 1 || !strstr(r.out, needle))
+        fail_msg("%s %s: status %d, stderr '%s', wanted '%s'", program, args, r.status, r.out,
+                 needle);
+    assert_true(strncmp(r.out, prefix, strlen(prefix)) == 0);
+    assert_ptr_equal(strchr(r.out, '\n'), r.out + strlen(r.out) - 1); /* exactly one line */
+}
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * dataset.c - reading a file of evaluation examples in any of the accepted
+ * shapes, and refusing duplicate ids, which would make resuming ambiguous.
+ */
+#include "dataset.h"
+
+#include "slurp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *b = slash ? slash + 1 : path;
+    const char *dot = strrchr(b, '.');
+    size_t n = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+    char *name = malloc(n + 1);
+    if (name) {
+        memcpy(name, b, n);
+        name[n] = '\0';
+    }
+    return name;
+}
+
+void eval_dataset_free(eval_dataset *d)
+{
+    for (int i = 0; i < d->n; i++)
+        eval_example_free(&d->ex[i]);
+    free(d->ex);
+    free(d->name);
+    memset(d, 0, sizeof *d);
+}
+
+/* Adds one example from j; where says where it came from, for errors. */
+static int add(eval_dataset *d, const cJSON *j, const char *default_id, const char *path,
+               const char *where, char *err, size_t errlen)
+{
+    char why[200];
+    eval_example *grown = realloc(d->ex, (size_t)(d->n + 1) * sizeof *grown);
+    if (!grown) {
+        snprintf(err, errlen, "out of memory reading '%s'", path);
+        return -1;
+    }
+    d->ex = grown;
+    if (eval_example_from_json(j, default_id, &d->ex[d->n], why, sizeof why) != 0) {
+        snprintf(err, errlen, "'%s'%s: the example %s", path, where, why);
+        return -1;
+    }
+    for (int i = 0; i < d->n; i++)
+        if (strcmp(d->ex[i].id, d->ex[d->n].id) == 0) {
+            snprintf(err, errlen, "'%s'%s: a second example with id '%s'", path, where,
+                     d->ex[d->n].id);
+            eval_example_free(&d->ex[d->n]);
+            return -1;
+        }
+    d->n++;
+    return 0;
+}
+
+static int load_lines(eval_dataset *d, char *text, const char *path, char *err, size_t errlen)
+{
+    int line = 0;
+    for (char *p = text, *next; p && *p; p = next) {
+        next = strchr(p, '\n');
+        if (next) *next++ = '\0';
+        line++;
+        if (strspn(p, " \t\r") == strlen(p)) continue;
+        char id[32], where[48];
+        snprintf(id, sizeof id, "%d", line);
+        snprintf(where, sizeof where, " line %d", line);
+        cJSON *j = cJSON_Parse(p);
+        if (!j) {
+            snprintf(err, errlen, "'%s' line %d is not JSON", path, line);
+            return -1;
+        }
+        int rc = add(d, j, id, path, where, err, errlen);
+        cJSON_Delete(j);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+static int load_json(eval_dataset *d, const cJSON *j, const char *path, char *err, size_t errlen)
+{
+    if (cJSON_IsObject(j)) return add(d, j, d->name, path, "", err, errlen);
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, j)
+    {
+        char id[32], where[48];
+        snprintf(id, sizeof id, "%d", ++i);
+        snprintf(where, sizeof where, " item %d", i);
+        if (add(d, item, id, path, where, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
+int eval_dataset_load(const char *path, eval_dataset *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    size_t len;
+    char *text = slurp("data file", path, &len);
+    d->name = base_name(path);
+    /* A whole-file JSON value is an object or array; anything else is JSON Lines. */
+    cJSON *j = cJSON_ParseWithOpts(text, NULL, 1);
+    int rc = j ? load_json(d, j, path, err, errlen) : load_lines(d, text, path, err, errlen);
+    cJSON_Delete(j);
+    free(text);
+    if (rc == 0 && d->n == 0) {
+        snprintf(err, errlen, "'%s' holds no examples", path);
+        rc = -1;
+    }
+    if (rc != 0) eval_dataset_free(d);
+    return rc;
+}
