@@ -23,11 +23,7 @@ static char dir[] = "/tmp/wim-cli-XXXXXX";
 
 static const char *path_in_dir(const char *name)
 {
-    static char buf[4][512];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 512, "%s/%s", dir, name);
-    return p;
+    return tool_path(dir, name);
 }
 
 static void write_bytes(const char *name, const char *bytes, size_t len)
@@ -63,9 +59,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    return tool_remove_dir(dir);
 }
 
 typedef tool_result result;

@@ -29,11 +29,7 @@ static char dir[] = "/tmp/wim-eval-XXXXXX";
 
 static const char *in_dir(const char *name)
 {
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", dir, name);
-    return p;
+    return tool_path(dir, name);
 }
 
 static char *read_text(const char *path)
@@ -105,9 +101,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    return tool_remove_dir(dir);
 }
 
 /* ============================================================================

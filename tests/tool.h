@@ -6,6 +6,7 @@
 #define WIM_TEST_TOOL_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -13,6 +14,24 @@ typedef struct tool_result {
     int status;        /* exit status, -1 when killed */
     char out[1 << 16]; /* what the stream held (cut at the size) */
 } tool_result;
+
+/* dir/name in one of 8 rotating buffers, so a few can be used in one call. */
+static const char *tool_path(const char *dir, const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, 512, "%s/%s", dir, name);
+    return p;
+}
+
+/* Removes a test's scratch folder and all in it; 0 on success. */
+static int tool_remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
 
 /* Runs "program args" capturing stream 1 (stdout) or 2 (stderr); the other goes
  * to /dev/null. */

@@ -67,11 +67,6 @@ static const char usage_tail[] =
     "\n"
     "Environment: WIM_VERBOSE=1 shows llama.cpp's own log.\n";
 
-static bool is(const char *arg, const char *s, const char *l)
-{
-    return (s && strcmp(arg, s) == 0) || strcmp(arg, l) == 0;
-}
-
 typedef enum flag_id {
     F_MODEL,
     F_FILE,
@@ -96,7 +91,7 @@ static const struct flag {
 static const struct flag *find_flag(const char *arg)
 {
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        if (is(arg, flags[i].short_name, flags[i].long_name)) return &flags[i];
+        if (args_is(arg, flags[i].short_name, flags[i].long_name)) return &flags[i];
     return NULL;
 }
 
@@ -149,12 +144,12 @@ static void parse_args(cli *c, int argc, char **argv)
     wim_model_params_default(&c->mp);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (is(arg, "-h", "--help")) {
+        if (args_is(arg, "-h", "--help")) {
             printf("%s%s%s", usage_head, args_engine_usage, usage_tail);
             exit(0);
-        } else if (is(arg, NULL, "--json")) {
+        } else if (args_is(arg, NULL, "--json")) {
             c->json = true;
-        } else if (is(arg, NULL, "--quiet")) {
+        } else if (args_is(arg, NULL, "--quiet")) {
             c->quiet = true;
         } else if (find_flag(arg)) {
             if (i + 1 == argc) args_die("%s needs a value", arg);

@@ -25,6 +25,11 @@ void args_die(const char *fmt, ...)
     exit(1);
 }
 
+bool args_is(const char *arg, const char *short_name, const char *long_name)
+{
+    return (short_name && strcmp(arg, short_name) == 0) || strcmp(arg, long_name) == 0;
+}
+
 long args_whole(const char *flag, const char *v, long lo, long hi)
 {
     char *end;

@@ -73,35 +73,31 @@ static const char usage_head[] =
     "  -o, --output FILE          where generated or converted examples go\n"
     "      --report DIR           remake DIR's table, CSV and plot from its results\n";
 
-static bool is(const char *arg, const char *s, const char *l)
-{
-    return (s && strcmp(arg, s) == 0) || strcmp(arg, l) == 0;
-}
-
 /* This tool's flags that take a value; false for any other argument. */
 static bool own_flag(eval_cli *c, const char *arg, const char *v)
 {
-    const char **text = is(arg, "-m", "--model")      ? &c->model_path
-                        : is(arg, NULL, "--judge")    ? &c->judge_path
-                        : is(arg, NULL, "--out")      ? &c->out
-                        : is(arg, NULL, "--report")   ? &c->report
-                        : is(arg, NULL, "--generate") ? &c->generate
-                        : is(arg, NULL, "--convert")  ? &c->convert
-                        : is(arg, NULL, "--input")    ? &c->input
-                        : is(arg, NULL, "--corpus")   ? &c->corpus
-                        : is(arg, "-o", "--output")   ? &c->output
-                        : is(arg, NULL, "--modes")    ? &c->modes
-                                                      : NULL;
-    long *number = is(arg, NULL, "--tokens")  ? &c->tokens
-                   : is(arg, NULL, "--count") ? &c->count
-                   : is(arg, NULL, "--limit") ? &c->limit
-                                              : NULL;
-    if (!text && !number && !is(arg, NULL, "--data") && !is(arg, NULL, "--seed")) return false;
+    const char **text = args_is(arg, "-m", "--model")      ? &c->model_path
+                        : args_is(arg, NULL, "--judge")    ? &c->judge_path
+                        : args_is(arg, NULL, "--out")      ? &c->out
+                        : args_is(arg, NULL, "--report")   ? &c->report
+                        : args_is(arg, NULL, "--generate") ? &c->generate
+                        : args_is(arg, NULL, "--convert")  ? &c->convert
+                        : args_is(arg, NULL, "--input")    ? &c->input
+                        : args_is(arg, NULL, "--corpus")   ? &c->corpus
+                        : args_is(arg, "-o", "--output")   ? &c->output
+                        : args_is(arg, NULL, "--modes")    ? &c->modes
+                                                           : NULL;
+    long *number = args_is(arg, NULL, "--tokens")  ? &c->tokens
+                   : args_is(arg, NULL, "--count") ? &c->count
+                   : args_is(arg, NULL, "--limit") ? &c->limit
+                                                   : NULL;
+    if (!text && !number && !args_is(arg, NULL, "--data") && !args_is(arg, NULL, "--seed"))
+        return false;
     if (!v) args_die("%s needs a value", arg);
     if (text) *text = v;
     if (number) *number = args_whole(arg, v, 1, INT_MAX);
-    if (is(arg, NULL, "--seed")) c->seed = (uint64_t)args_whole(arg, v, 0, LONG_MAX);
-    if (is(arg, NULL, "--data")) {
+    if (args_is(arg, NULL, "--seed")) c->seed = (uint64_t)args_whole(arg, v, 0, LONG_MAX);
+    if (args_is(arg, NULL, "--data")) {
         if (c->n_data == MAX_DATA) args_die("too many --data files (at most %d)", MAX_DATA);
         c->data[c->n_data++] = v;
     }
@@ -117,10 +113,10 @@ static void parse_args(eval_cli *c, int argc, char **argv)
     c->seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (is(arg, "-h", "--help")) {
+        if (args_is(arg, "-h", "--help")) {
             printf("%s%s", usage_head, args_engine_usage);
             exit(0);
-        } else if (is(arg, NULL, "--quiet")) {
+        } else if (args_is(arg, NULL, "--quiet")) {
             c->quiet = true;
         } else if (own_flag(c, arg, v)) {
             i++;
