@@ -312,7 +312,7 @@ static int write_plot(const char *dir, table *t)
     if (rc != 0 || !titles_len) return rc;
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) return 1;
     char cmd[4200];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plot.gp", dir);
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plot.gp 2>plot.log", dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -333,7 +333,7 @@ int eval_report(const char *dir, int quiet, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write the summary in '%s': %s", dir, strerror(errno));
     int plot = rc == 0 ? write_plot(dir, &t) : 0;
     if (plot < 0) {
-        snprintf(err, errlen, "gnuplot failed to draw '%s/plot.png' (see %s/plot.gp)", dir, dir);
+        snprintf(err, errlen, "gnuplot failed to draw '%s/plot.png' (see %s/plot.log)", dir, dir);
         rc = -1;
     }
     if (rc == 0 && !quiet) {

@@ -267,9 +267,12 @@ static cJSON *run_one(const eval_run *r, const char *set, const eval_example *e,
  * Progress over the whole run
  * ========================================================================= */
 
+/* Runs are counted, and their documents' bytes too: the ETA goes by bytes,
+ * since a 64k-token document takes far longer than a 16k one. */
 typedef struct progress {
-    int total, done;
-    double t0, last_ms; /* start, and the last item's duration */
+    int total, done;                /* runs */
+    double bytes_total, bytes_done; /* document bytes of those runs */
+    double t0;                      /* when the run started, seconds */
     bool tty, quiet;
 } progress;
 
@@ -280,19 +283,18 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void show(const progress *p, const char *set, const char *id, const char *mode,
-                 const char *what)
+static void show(const progress *p, const char *set, const char *id, const char *mode)
 {
     if (p->quiet) return;
     double spent = now_s() - p->t0;
-    double eta = p->done > 0 ? spent / p->done * (p->total - p->done) : 0;
+    double eta = p->bytes_done > 0 ? spent / p->bytes_done * (p->bytes_total - p->bytes_done) : 0;
     char bar[21];
     int filled = p->total ? p->done * 20 / p->total : 20;
     for (int i = 0; i < 20; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[20] = '\0';
-    fprintf(stderr, "%s[%s] %d/%d %s %s/%s %s · %d:%02d elapsed · ETA %d:%02d%s",
-            p->tty ? "\r\033[K" : "", bar, p->done, p->total, mode, set, id, what, (int)spent / 60,
+    fprintf(stderr, "%s[%s] %d/%d %s %s/%s · %d:%02d elapsed · ETA %d:%02d%s",
+            p->tty ? "\r\033[K" : "", bar, p->done, p->total, mode, set, id, (int)spent / 60,
             (int)spent % 60, (int)eta / 60, (int)eta % 60, p->tty ? "" : "\n");
     fflush(stderr);
 }
@@ -301,14 +303,16 @@ static void show(const progress *p, const char *set, const char *id, const char 
  * The run
  * ========================================================================= */
 
-static int count_todo(const eval_run *r, const eval_dataset *sets, int n_sets, const char *keys)
+static void count_todo(const eval_run *r, const eval_dataset *sets, int n_sets, const char *keys,
+                       progress *p)
 {
-    int todo = 0;
     for (int d = 0; d < n_sets; d++)
         for (int i = 0; i < sets[d].n && (r->limit == 0 || i < r->limit); i++)
             for (int m = 0; m < r->n_modes; m++)
-                todo += !is_done(keys, sets[d].name, sets[d].ex[i].id, wim_mode_name(r->modes[m]));
-    return todo;
+                if (!is_done(keys, sets[d].name, sets[d].ex[i].id, wim_mode_name(r->modes[m]))) {
+                    p->total++;
+                    p->bytes_total += (double)strlen(sets[d].ex[i].context);
+                }
 }
 
 static int append_line(FILE *f, cJSON *line)
@@ -328,12 +332,13 @@ static int run_sets(const eval_run *r, const eval_dataset *sets, int n_sets, con
                 const eval_example *e = &sets[d].ex[i];
                 const char *mode = wim_mode_name(r->modes[m]);
                 if (is_done(keys, sets[d].name, e->id, mode)) continue;
-                show(p, sets[d].name, e->id, mode, "running");
+                show(p, sets[d].name, e->id, mode);
                 cJSON *line = run_one(r, sets[d].name, e, r->modes[m]);
                 int rc = append_line(f, line);
                 cJSON_Delete(line);
                 if (rc != 0) return -1;
                 p->done++;
+                p->bytes_done += (double)strlen(e->context);
             }
     return 0;
 }
@@ -346,10 +351,8 @@ int eval_run_all(const eval_run *r, const eval_dataset *sets, int n_sets, char *
     FILE *f = keys ? fopen(path, "a") : NULL;
     int rc = f ? 0 : -1;
     if (rc == 0) {
-        progress p = {.total = count_todo(r, sets, n_sets, keys),
-                      .t0 = now_s(),
-                      .tty = isatty(2),
-                      .quiet = r->quiet};
+        progress p = {.t0 = now_s(), .tty = isatty(2), .quiet = r->quiet};
+        count_todo(r, sets, n_sets, keys, &p);
         if (!r->quiet && p.total == 0) fprintf(stderr, "wim-eval: every run is done already\n");
         rc = run_sets(r, sets, n_sets, keys, f, &p);
         if (!r->quiet && p.total > 0) {
