@@ -16,6 +16,7 @@
  */
 #include "convert.h"
 #include "example.h"
+#include "strbuf.h"
 #include "tokens.h"
 
 #include <cjson/cJSON.h>
@@ -36,34 +37,6 @@
 #define CORPUS_SHAPE                                                                               \
     "a MultiHop-RAG corpus file (expected a JSON array of objects with title, body)"
 
-/* ---- growing text ---- */
-
-typedef struct buf {
-    char *s;
-    size_t len, cap;
-    bool failed; /* out of memory: later appends do nothing */
-} buf;
-
-static void buf_add(buf *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->s, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
 /* ---- reading the files ---- */
 
 static char *read_whole(const char *path, char *err, size_t errlen)
@@ -73,20 +46,21 @@ static char *read_whole(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    buf b = {0};
+    wim_strbuf b = {0};
+    bool ok = true; /* false once out of memory: the rest is read but not kept */
     char chunk[1 << 16];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_add(&b, chunk, n);
+        ok = ok && wim_strbuf_append(&b, chunk, n);
     int read_errno = ferror(f) ? errno : 0;
     fclose(f);
-    buf_add(&b, "", 0); /* an empty file is still a string */
-    if (read_errno || b.failed) {
+    ok = ok && wim_strbuf_append(&b, "", 0); /* an empty file is still a string */
+    if (read_errno || !ok) {
         if (read_errno)
             snprintf(err, errlen, "cannot read %s: %s", path, strerror(read_errno));
         else
             snprintf(err, errlen, "out of memory reading %s", path);
-        free(b.s);
+        wim_strbuf_free(&b);
         return NULL;
     }
     return b.s;
@@ -187,43 +161,36 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Appends s without its leading and trailing white space; false if nothing is left. */
-static bool add_trimmed(buf *b, const char *s)
+/* s without its leading and trailing white space: where it starts, its length in *n. */
+static const char *trimmed(const char *s, size_t *n)
 {
-    if (!s) return false;
-    size_t n = strlen(s);
-    while (n && is_space(*s))
-        s++, n--;
-    while (n && is_space(s[n - 1]))
-        n--;
-    buf_add(b, s, n);
-    return n > 0;
+    *n = s ? strlen(s) : 0;
+    while (*n && is_space(*s))
+        s++, --*n;
+    while (*n && is_space(s[*n - 1]))
+        --*n;
+    return s;
 }
 
 /* "Title\nbody"; just the title when the body is empty. NULL when out of memory. */
 static char *render(const char *title, const char *const *parts, int n_parts, size_t *len)
 {
-    buf b = {0};
-    buf_add(&b, title, strlen(title));
-    size_t title_end = b.len;
-    buf_add(&b, "\n", 1);
-    bool any = false;
+    wim_strbuf b = {0};
+    bool ok = wim_strbuf_puts(&b, title); /* even an empty title makes a string */
+    const char *sep = "\n";
     for (int i = 0; i < n_parts; i++) {
         /* HotpotQA's sentences mostly carry a leading space, but not all do and
          * some carry a trailing one: each is trimmed and one space goes between. */
-        size_t before = b.len;
-        if (any) buf_add(&b, " ", 1);
-        if (add_trimmed(&b, parts[i]))
-            any = true;
-        else
-            b.len = before;
+        size_t n;
+        const char *part = trimmed(parts[i], &n);
+        if (!n) continue;
+        ok = ok && wim_strbuf_puts(&b, sep) && wim_strbuf_append(&b, part, n);
+        sep = " ";
     }
-    if (!any) b.len = title_end;
-    if (b.failed) {
-        free(b.s);
+    if (!ok) {
+        wim_strbuf_free(&b);
         return NULL;
     }
-    b.s[b.len] = '\0';
     *len = b.len;
     return b.s;
 }
@@ -494,15 +461,17 @@ static size_t pick_padding(conv *c, const question *q, uint64_t index, long aim,
     return picked;
 }
 
-static void add_passage(buf *out, int *n_added, const char *text, size_t len)
+/* Appends a passage, after a separator unless it is the first; false when out
+ * of memory. */
+static bool add_passage(wim_strbuf *out, int *n_added, const char *text, size_t len)
 {
-    if ((*n_added)++) buf_add(out, SEPARATOR, strlen(SEPARATOR));
-    buf_add(out, text, len);
+    if ((*n_added)++ && !wim_strbuf_puts(out, SEPARATOR)) return false;
+    return wim_strbuf_append(out, text, len);
 }
 
 /* The context: the padding in its drawn order, each own passage (in the file's
  * order) in one of the gaps around it, drawn with the question's seed. */
-static int place(const conv *c, const question *q, uint64_t index, size_t n_picks, buf *out)
+static int place(const conv *c, const question *q, uint64_t index, size_t n_picks, wim_strbuf *out)
 {
     size_t *gaps = calloc((size_t)q->n_own + 1, sizeof *gaps);
     if (!gaps) return -1;
@@ -514,39 +483,40 @@ static int place(const conv *c, const question *q, uint64_t index, size_t n_pick
             gaps[j] = gaps[j - 1];
         gaps[j] = g;
     }
-    out->len = 0;
+    wim_strbuf_clear(out);
+    bool ok = true;
     int n_added = 0, o = 0;
     for (size_t k = 0; k <= n_picks; k++) {
         for (; o < q->n_own && gaps[o] == k; o++)
-            add_passage(out, &n_added, q->own[o], strlen(q->own[o]));
+            ok = ok && add_passage(out, &n_added, q->own[o], strlen(q->own[o]));
         if (k < n_picks)
-            add_passage(out, &n_added, c->pool.items[c->picks[k].index].text, c->picks[k].len);
+            ok = ok &&
+                 add_passage(out, &n_added, c->pool.items[c->picks[k].index].text, c->picks[k].len);
     }
-    buf_add(out, "", 0);
     free(gaps);
-    return out->failed ? -1 : 0;
+    return ok ? 0 : -1;
 }
 
 /* q's context in out: 0, 1 when its own passages alone are too long, or -1
  * with a reason. The estimate of the picks is off by what the tokenizer joins
  * across the separators, so the aim moves by what the whole context missed. */
-static int build_context(conv *c, const question *q, uint64_t index, buf *out)
+static int build_context(conv *c, const question *q, uint64_t index, wim_strbuf *out)
 {
     long tokens = c->p->tokens, aim = tokens;
-    buf own = {0};
+    wim_strbuf own = {0};
+    bool ok = true;
     int n_added = 0;
     for (int i = 0; i < q->n_own; i++)
-        add_passage(&own, &n_added, q->own[i], strlen(q->own[i]));
+        ok = ok && add_passage(&own, &n_added, q->own[i], strlen(q->own[i]));
     int own_tokens = own.len ? count(c, own.s, own.len) : 0;
-    bool failed = own.failed;
-    free(own.s);
-    if (failed) return out_of_memory(c);
+    wim_strbuf_free(&own);
+    if (!ok) return out_of_memory(c);
     if (own_tokens > tokens) return 1;
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         bool exhausted;
         size_t n_picks = pick_padding(c, q, index, aim, own_tokens, &exhausted);
         if (place(c, q, index, n_picks, out) != 0) return out_of_memory(c);
-        long got = count(c, out->s, out->len);
+        long got = count(c, wim_strbuf_str(out), out->len);
         if (labs(got - tokens) <= c->allowed) return 0;
         if (exhausted && got < tokens) {
             snprintf(c->err, c->errlen,
@@ -566,13 +536,14 @@ static int build_context(conv *c, const question *q, uint64_t index, buf *out)
 static int convert_question(conv *c, const question *q, uint64_t index, FILE *out, int *written,
                             int *skipped)
 {
-    buf context = {0};
+    wim_strbuf context = {0};
     int rc = build_context(c, q, index, &context);
     if (rc == 1) ++*skipped;
     if (rc == 0) {
         eval_example e;
         const char *target = q->answer;
-        if (eval_example_set(&e, q->id, context.s, q->query, &target, 1, false) != 0) {
+        if (eval_example_set(&e, q->id, wim_strbuf_str(&context), q->query, &target, 1, false) !=
+            0) {
             rc = out_of_memory(c);
         } else {
             rc = eval_example_write(out, &e);
@@ -582,7 +553,7 @@ static int convert_question(conv *c, const question *q, uint64_t index, FILE *ou
             if (rc == 0) ++*written;
         }
     }
-    free(context.s);
+    wim_strbuf_free(&context);
     return rc < 0 ? -1 : 0;
 }
 

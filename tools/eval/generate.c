@@ -7,6 +7,7 @@
  */
 #include "generate.h"
 
+#include "strbuf.h"
 #include "tokens.h"
 
 #include <stdbool.h>
@@ -25,34 +26,6 @@ enum {
     NEEDLE_MIN = 200,
     MAX_ROUNDS = 6, /* full counts before giving up on the length */
 };
-
-/* ---- growing text ---- */
-
-typedef struct buf {
-    char *s;
-    size_t len, cap;
-} buf;
-
-static int buf_add(buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) return -1;
-        b->s = p, b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 0;
-}
-
-static int buf_str(buf *b, const char *s)
-{
-    return buf_add(b, s, strlen(s));
-}
 
 /* ---- seeded choices ---- */
 
@@ -289,7 +262,7 @@ static int cwe_lengthen(cwe_task *t, long target)
 }
 
 /* The list in a seeded order, "1. word" a line. */
-static int cwe_render(cwe_task *t, buf *out)
+static int cwe_render(cwe_task *t, wim_strbuf *out)
 {
     int *occ = malloc((size_t)t->lines * sizeof *occ), n = 0;
     if (!occ) return -1;
@@ -301,7 +274,7 @@ static int cwe_render(cwe_task *t, buf *out)
     for (int i = 0; i < n && rc == 0; i++) {
         char line[64];
         int len = snprintf(line, sizeof line, "%d. %s\n", i + 1, t->w[occ[i]].text);
-        rc = buf_add(out, line, (size_t)len);
+        rc = wim_strbuf_append(out, line, (size_t)len) ? 0 : -1;
     }
     free(occ);
     return rc;
@@ -329,7 +302,7 @@ static long cwe_minimum(cwe_task *t)
 
 /* One attempt at the list for target tokens of bookkeeping; *minimum set when
  * tokens is too few. */
-static int cwe_build(cwe_task *t, long tokens, long target, buf *out, long *minimum)
+static int cwe_build(cwe_task *t, long tokens, long target, wim_strbuf *out, long *minimum)
 {
     if (cwe_common(t) != 0) return -1;
     t->freq = cwe_freq(t, tokens);
@@ -346,7 +319,7 @@ static int cwe_build(cwe_task *t, long tokens, long target, buf *out, long *mini
     return cwe_render(t, out);
 }
 
-static int cwe_example(cwe_task *t, const buf *text, const char *id, eval_example *e)
+static int cwe_example(cwe_task *t, const wim_strbuf *text, const char *id, eval_example *e)
 {
     const char *targets[N_COMMON];
     for (int i = 0; i < N_COMMON; i++)
@@ -356,7 +329,7 @@ static int cwe_example(cwe_task *t, const buf *text, const char *id, eval_exampl
              "Above is a numbered list of words, many of them repeated. Which %d words appear "
              "most often in it? List those %d words.",
              N_COMMON, N_COMMON);
-    return eval_example_set(e, id, text->s, query, targets, N_COMMON, true);
+    return eval_example_set(e, id, wim_strbuf_str(text), query, targets, N_COMMON, true);
 }
 
 static void cwe_error(int rc, long tokens, long minimum, long n, char *err, size_t errlen)
@@ -378,17 +351,17 @@ static int gen_cwe(const struct llama_vocab *v, long tokens, uint64_t st, eval_e
     long target = tokens, tol = tokens / 50, aim = tokens / 200 > 2 ? tokens / 200 : 2;
     for (int round = 0;; round++) {
         cwe_task t = {.v = v, .st = st};
-        buf text = {0};
+        wim_strbuf text = {0};
         long minimum = 0, n = 0;
         int rc = cwe_build(&t, tokens, target, &text, &minimum);
-        if (rc == 0 && !minimum) n = eval_count_tokens(v, text.s, text.len);
+        if (rc == 0 && !minimum) n = eval_count_tokens(v, wim_strbuf_str(&text), text.len);
         long next = tokens - (n - t.est);
         bool last = rc != 0 || minimum || within(n, tokens, aim) || next == target ||
                     round == MAX_ROUNDS - 1;
         if (last && rc == 0 && !minimum)
             rc = within(n, tokens, tol) ? cwe_example(&t, &text, id, e) : -2;
         cwe_reset(&t);
-        free(text.s);
+        wim_strbuf_free(&text);
         if (last) {
             cwe_error(rc, tokens, minimum, n, err, errlen);
             return rc == 0 && !minimum ? 0 : -1;
@@ -518,7 +491,7 @@ typedef struct unit {
 typedef struct needle_doc {
     const struct llama_vocab *v;
     uint64_t st;
-    buf pool;
+    wim_strbuf pool;
     unit *u;
     int n, cap;
     long est; /* the units' costs added up */
@@ -535,7 +508,7 @@ static int doc_insert(needle_doc *d, int at, const char *sep, const char *senten
         d->u = p, d->cap = cap;
     }
     unit x = {.off = d->pool.len, .fact = fact};
-    if (buf_str(&d->pool, sep) != 0 || buf_str(&d->pool, sentence) != 0) return -1;
+    if (!wim_strbuf_puts(&d->pool, sep) || !wim_strbuf_puts(&d->pool, sentence)) return -1;
     x.len = d->pool.len - x.off;
     x.cost = eval_count_tokens(d->v, d->pool.s + x.off, x.len);
     memmove(d->u + at + 1, d->u + at, (size_t)(d->n - at) * sizeof *d->u);
@@ -599,16 +572,15 @@ static void doc_trim(needle_doc *d, long target)
     }
 }
 
-static int doc_render(const needle_doc *d, buf *out)
+static int doc_render(const needle_doc *d, wim_strbuf *out)
 {
-    out->len = 0;
-    if (buf_str(out, "") != 0) return -1;
+    wim_strbuf_clear(out);
     for (int i = 0; i < d->n; i++) {
         const char *s = d->pool.s + d->u[i].off;
         size_t len = d->u[i].len, skip = 0;
         while (i == 0 && skip < len && (s[skip] == ' ' || s[skip] == '\n'))
             skip++; /* the text starts with a sentence */
-        if (buf_add(out, s + skip, len - skip) != 0) return -1;
+        if (!wim_strbuf_append(out, s + skip, len - skip)) return -1;
     }
     return 0;
 }
@@ -747,13 +719,14 @@ static long facts_cost(const struct llama_vocab *v, const story *s)
 
 /* Filler, then the facts, then rounds of counting the whole and correcting at
  * the end until within a small margin. */
-static int needle_size(needle_doc *d, const story *s, long tokens, long fc, buf *text, long *n)
+static int needle_size(needle_doc *d, const story *s, long tokens, long fc, wim_strbuf *text,
+                       long *n)
 {
     long aim = tokens / 200 > 2 ? tokens / 200 : 2;
     if (doc_fill(d, tokens - fc) != 0 || doc_plant(d, s) != 0) return -1;
     for (int round = 0;; round++) {
         if (doc_render(d, text) != 0) return -1;
-        *n = eval_count_tokens(d->v, text->s, text->len);
+        *n = eval_count_tokens(d->v, wim_strbuf_str(text), text->len);
         if (within(*n, tokens, aim) || round == MAX_ROUNDS - 1) return 0;
         long goal = d->est + (tokens - *n);
         doc_trim(d, goal);
@@ -772,18 +745,18 @@ static int gen_needle(const struct llama_vocab *v, long tokens, uint64_t st, eva
         return -1;
     }
     needle_doc d = {.v = v, .st = st};
-    buf text = {0};
+    wim_strbuf text = {0};
     long n = 0;
     int rc = needle_size(&d, &s, tokens, fc, &text, &n);
     if (rc == 0 && !within(n, tokens, tokens / 50)) {
         snprintf(err, errlen, "cannot size needle to %ld tokens (got %ld)", tokens, n);
         rc = -2;
     }
-    if (rc == 0) rc = eval_example_set(e, id, text.s, s.query, &s.answer, 1, false);
+    if (rc == 0) rc = eval_example_set(e, id, wim_strbuf_str(&text), s.query, &s.answer, 1, false);
     if (rc == -1) snprintf(err, errlen, "out of memory");
-    free(d.pool.s);
+    wim_strbuf_free(&d.pool);
     free(d.u);
-    free(text.s);
+    wim_strbuf_free(&text);
     return rc == 0 ? 0 : -1;
 }
 

@@ -4,6 +4,7 @@
  * and precision, recall and F1 over the words of a listed answer.
  */
 #include "metrics.h"
+#include "strbuf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,60 +15,6 @@
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
-
-/* A growing byte string. Once an allocation fails it stays failed and ignores
- * appends, so a caller checks once, at the end. */
-typedef struct text_buffer {
-    char *bytes;
-    size_t len, cap;
-    bool failed;
-} text_buffer;
-
-/* Room for extra more bytes plus the terminating NUL. */
-static bool reserve(text_buffer *b, size_t extra)
-{
-    if (b->failed) return false;
-    if (b->cap - b->len > extra) return true;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap - b->len <= extra) {
-        if (cap > SIZE_MAX / 2) {
-            b->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    char *bytes = realloc(b->bytes, cap);
-    if (!bytes) {
-        b->failed = true;
-        return false;
-    }
-    b->bytes = bytes;
-    b->cap = cap;
-    return true;
-}
-
-static void append_byte(text_buffer *b, char byte)
-{
-    if (reserve(b, 1)) b->bytes[b->len++] = byte;
-}
-
-static void append_code_point(text_buffer *b, UChar32 c)
-{
-    if (!reserve(b, U8_MAX_LENGTH)) return;
-    U8_APPEND_UNSAFE((uint8_t *)b->bytes, b->len, c);
-}
-
-/* The NUL-terminated string, or NULL (and nothing left to free) if any
- * allocation failed. */
-static char *finish(text_buffer *b)
-{
-    if (!reserve(b, 0)) {
-        free(b->bytes);
-        return NULL;
-    }
-    b->bytes[b->len] = '\0';
-    return b->bytes;
-}
 
 /* The code point at text[*pos], negative for an invalid sequence; *pos moves
  * past what was read either way, so invalid bytes are skipped. U8_NEXT counts
@@ -81,6 +28,25 @@ static UChar32 next_code_point(const char *text, size_t len, size_t *pos)
     U8_NEXT(window, read, window_len, c);
     *pos += (size_t)read;
     return c;
+}
+
+/* Normalization writes words as they come and takes an article back out once
+ * its end shows it is one. */
+typedef struct normalizer {
+    wim_strbuf out;
+    bool failed;       /* out of memory: the result is NULL */
+    size_t word_begin; /* where the current word starts, with the space before it */
+    size_t word_start; /* its first byte */
+    bool in_word;
+} normalizer;
+
+/* Appends c in UTF-8, unless out of memory already. */
+static void append_code_point(normalizer *n, UChar32 c)
+{
+    uint8_t bytes[U8_MAX_LENGTH];
+    size_t len = 0;
+    U8_APPEND_UNSAFE(bytes, len, c);
+    n->failed = n->failed || !wim_strbuf_append(&n->out, (const char *)bytes, len);
 }
 
 typedef enum char_role { CHAR_DROPPED, CHAR_SPACE, CHAR_KEPT } char_role;
@@ -101,10 +67,10 @@ static char_role role_in_normalized_text(UChar32 c)
 /* Full case folding, so "Straße" matches "STRASSE" and "ﬁ" matches "fi";
  * u_foldCase maps one code point to one and would miss those. ASCII takes a
  * shortcut: its full folding is plain lowercasing. */
-static void append_folded(text_buffer *out, UChar32 c)
+static void append_folded(normalizer *n, UChar32 c)
 {
     if (c < 0x80) {
-        append_byte(out, (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+        append_code_point(n, c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
         return;
     }
     UChar in[U16_MAX_LENGTH], folded[8]; /* a full folding is at most 3 BMP code points */
@@ -113,13 +79,13 @@ static void append_folded(text_buffer *out, UChar32 c)
     UErrorCode err = U_ZERO_ERROR;
     int32_t folded_len = u_strFoldCase(folded, 8, in, in_len, U_FOLD_CASE_DEFAULT, &err);
     if (U_FAILURE(err)) {
-        append_code_point(out, c);
+        append_code_point(n, c);
         return;
     }
     for (int32_t i = 0; i < folded_len;) {
         UChar32 f;
         U16_NEXT(folded, i, folded_len, f);
-        append_code_point(out, f);
+        append_code_point(n, f);
     }
 }
 
@@ -129,20 +95,11 @@ static bool is_article(const char *word, size_t len)
            (len == 3 && memcmp(word, "the", 3) == 0);
 }
 
-/* Normalization writes words as they come and takes an article back out once
- * its end shows it is one. */
-typedef struct normalizer {
-    text_buffer out;
-    size_t word_begin; /* where the current word starts, with the space before it */
-    size_t word_start; /* its first byte */
-    bool in_word;
-} normalizer;
-
 static void start_word_if_needed(normalizer *n)
 {
     if (n->in_word) return;
     n->word_begin = n->out.len;
-    if (n->out.len > 0) append_byte(&n->out, ' ');
+    if (n->out.len > 0) append_code_point(n, ' ');
     n->word_start = n->out.len;
     n->in_word = true;
 }
@@ -151,16 +108,28 @@ static void end_word(normalizer *n)
 {
     if (!n->in_word) return;
     n->in_word = false;
-    if (n->out.failed) return;
-    if (is_article(n->out.bytes + n->word_start, n->out.len - n->word_start))
-        n->out.len = n->word_begin;
+    if (n->failed) return;
+    if (is_article(n->out.s + n->word_start, n->out.len - n->word_start))
+        n->out.len = n->word_begin; /* finish ends the string here */
+}
+
+/* The NUL-terminated string, or NULL (and nothing left to free) if any
+ * allocation failed. The empty append ends the string where an article was
+ * taken out, and makes a string even of nothing. */
+static char *finish(normalizer *n)
+{
+    if (n->failed || !wim_strbuf_append(&n->out, "", 0)) {
+        wim_strbuf_free(&n->out);
+        return NULL;
+    }
+    return n->out.s;
 }
 
 /* Punctuation is dropped, not turned into a space, as SQuAD does: "don't"
  * becomes "dont" and "U.S." becomes "us". */
 static char *normalize_span(const char *text, size_t len)
 {
-    normalizer n = {{NULL, 0, 0, false}, 0, 0, false};
+    normalizer n = {{NULL, 0, 0}, false, 0, 0, false};
     for (size_t pos = 0; pos < len;) {
         UChar32 c = next_code_point(text, len, &pos);
         switch (role_in_normalized_text(c)) {
@@ -171,12 +140,12 @@ static char *normalize_span(const char *text, size_t len)
             break;
         case CHAR_KEPT:
             start_word_if_needed(&n);
-            append_folded(&n.out, c);
+            append_folded(&n, c);
             break;
         }
     }
     end_word(&n);
-    return finish(&n.out);
+    return finish(&n);
 }
 
 char *eval_normalize(const char *text)
