@@ -123,6 +123,8 @@ typedef struct wim_event {
     int n_queries;              /* (all types) */
     const wim_stats *stats;     /* live counters (all types); final in DONE */
     const char *const *answers; /* DONE: the answer to each question */
+    const int *used;            /* ANSWER (wim): segments whose margins fed it, ascending */
+    int n_used;
 } wim_event;
 
 /* What a callback returns. */
@@ -179,6 +181,15 @@ int wim_session_run_many(wim_session *s, const char *doc, size_t doc_len,
  * Not for rag mode, which reads only the segments it keeps. */
 int wim_session_ask(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
                     void *user);
+
+/* The person's word on a margin, from inside the callback of a wim run (or
+ * ask): keep (1) or drop (0) margin `segment` of question `question` in the
+ * answer whatever its verdict, or -1 to leave it to the verdict again. It may
+ * come before the margin is written. Returns 0, or -1 with a one-line reason in
+ * err: not a wim run, no such question or margin, or that question's answer is
+ * already being written. */
+int wim_session_overrule(wim_session *s, int question, int segment, int keep, char *err,
+                         size_t errlen);
 
 /* Saves the document the last run read to the end: its KV cache, segments and
  * text, with the model's identity and a checksum. 0, or -1. */

@@ -327,6 +327,15 @@ static int classify(wim_session *s, int seg, int q, const char *text, size_t len
  * Finished jobs
  * ========================================================================= */
 
+/* Margin seg of question q goes into the answer: written, with a note, and
+ * judged relevant by the model unless the person overruled it. */
+static bool feeds_answer(const wim_session *s, int q, int seg)
+{
+    const wim_note *n = &s->notes[q * s->doc.n + seg];
+    bool keep = n->overrule >= 0 ? n->overrule == 1 : n->verdict == 1;
+    return keep && n->verdict >= 0 && n->text.len > 0;
+}
+
 /* Reports a margin, classifies it, and keeps its note when relevant. */
 static int margin_done(wim_session *s, wim_job *j)
 {
@@ -354,21 +363,41 @@ static int margin_done(wim_session *s, wim_job *j)
         relevant = true;
         note = text;
     }
-    if (rc == 0 && relevant) {
-        s->st.n_relevant++;
-        wim_strbuf_puts(&s->kept[j->q * s->doc.n + j->seg], note);
+    if (rc == 0) {
+        wim_note *n = &s->notes[j->q * s->doc.n + j->seg];
+        s->st.n_relevant += relevant;
+        n->verdict = relevant;
+        wim_strbuf_clear(&n->text);
+        wim_strbuf_puts(&n->text, note);
     }
     wim_strbuf_free(&margin);
     return rc;
 }
 
-int wim_job_done(wim_session *s, wim_job *j)
+/* ANSWER, with the segments whose margins fed it (in wim mode). */
+static int answer_done(wim_session *s, wim_job *j)
 {
-    if (j->kind == WIM_JOB_MARGIN) return margin_done(s, j);
     wim_strbuf *a = &s->answers[j->q];
     wim_strbuf_append_utf8(a, j->raw.s ? j->raw.s : "", j->raw.len);
-    wim_emit(s, (wim_event){.type = WIM_EVENT_ANSWER, .question = j->q, .text = wim_strbuf_str(a)});
+    int *used = calloc((size_t)(s->doc.n ? s->doc.n : 1), sizeof *used), n_used = 0;
+    if (!used) {
+        snprintf(s->err, sizeof s->err, "out of memory");
+        return -1;
+    }
+    for (int i = 0; s->o.mode == WIM_MODE_WIM && i < s->doc.n; i++)
+        if (feeds_answer(s, j->q, i)) used[n_used++] = i;
+    wim_emit(s, (wim_event){.type = WIM_EVENT_ANSWER,
+                            .question = j->q,
+                            .text = wim_strbuf_str(a),
+                            .used = used,
+                            .n_used = n_used});
+    free(used);
     return 0;
+}
+
+int wim_job_done(wim_session *s, wim_job *j)
+{
+    return j->kind == WIM_JOB_MARGIN ? margin_done(s, j) : answer_done(s, j);
 }
 
 /* ============================================================================
@@ -384,17 +413,34 @@ static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt
     return 0;
 }
 
-/* "- note" lines of question q's relevant margins, in document order. */
+/* "- note" lines of the margins that feed question q's answer, in document order. */
 static void join_notes(wim_session *s, int q, wim_strbuf *out)
 {
     for (int i = 0; i < s->doc.n; i++) {
-        const wim_strbuf *k = &s->kept[q * s->doc.n + i];
-        if (k->len == 0) continue;
+        const wim_note *n = &s->notes[q * s->doc.n + i];
+        if (!feeds_answer(s, q, i)) continue;
         if (out->len) wim_strbuf_puts(out, "\n");
         wim_strbuf_puts(out, "- ");
-        wim_strbuf_append(out, k->s, k->len);
+        wim_strbuf_append(out, n->text.s, n->text.len);
     }
     if (out->len == 0) wim_strbuf_puts(out, "(none)");
+}
+
+int wim_session_overrule(wim_session *s, int question, int segment, int keep, char *err,
+                         size_t errlen)
+{
+    const char *bad = !s->notes || s->o.mode != WIM_MODE_WIM     ? "only a wim run has margins"
+                      : question < 0 || question >= s->n_queries ? "no such question"
+                      : segment < 0 || segment >= s->doc.n       ? "no such margin"
+                      : keep < -1 || keep > 1                    ? "keep must be 1, 0 or -1"
+                      : question < s->n_sealed ? "the answer is already being written"
+                                               : NULL;
+    if (bad) {
+        snprintf(err, errlen, "%s", bad);
+        return -1;
+    }
+    s->notes[question * s->doc.n + segment].overrule = (signed char)keep;
+    return 0;
 }
 
 /* Questions q0..q1-1 answered, each in a fork of what was read, together. */
@@ -403,6 +449,7 @@ static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
     int rc = 0;
     for (int q = q0; q < q1 && rc == 0; q++) {
         wim_strbuf notes = {0};
+        s->n_sealed = q + 1;
         if (id == WIM_TPL_ANSWER) join_notes(s, q, &notes);
         const wim_value vals[2] = {query_value(s, q),
                                    {"margins", wim_strbuf_str(&notes), notes.len}};
@@ -507,22 +554,26 @@ static int begin(wim_session *s, const char *const *queries, int n_queries, wim_
 
 static int alloc_results(wim_session *s)
 {
-    s->kept = calloc((size_t)s->n_queries * (size_t)(s->doc.n ? s->doc.n : 1), sizeof *s->kept);
+    size_t n = (size_t)s->n_queries * (size_t)(s->doc.n ? s->doc.n : 1);
+    s->notes = calloc(n, sizeof *s->notes);
     s->answers = calloc((size_t)s->n_queries, sizeof *s->answers);
-    if (s->kept && s->answers) return 0;
+    s->n_sealed = 0;
+    for (size_t i = 0; s->notes && i < n; i++)
+        s->notes[i].verdict = s->notes[i].overrule = -1;
+    if (s->notes && s->answers) return 0;
     snprintf(s->err, sizeof s->err, "out of memory");
     return -1;
 }
 
 static void free_results(wim_session *s)
 {
-    for (int i = 0; s->kept && i < s->n_queries * s->doc.n; i++)
-        wim_strbuf_free(&s->kept[i]);
+    for (int i = 0; s->notes && i < s->n_queries * s->doc.n; i++)
+        wim_strbuf_free(&s->notes[i].text);
     for (int q = 0; s->answers && q < s->n_queries; q++)
         wim_strbuf_free(&s->answers[q]);
-    free(s->kept);
+    free(s->notes);
     free(s->answers);
-    s->kept = NULL;
+    s->notes = NULL;
     s->answers = NULL;
 }
 

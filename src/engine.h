@@ -59,6 +59,14 @@ typedef struct wim_job {
     bool one_pass; /* a margin that stops at once on NO# */
 } wim_job;
 
+/* A margin as the answer sees it: its note, the model's verdict, and the
+ * person's, which wins (wim_session_overrule). */
+typedef struct wim_note {
+    wim_strbuf text;      /* the note shown in the answer prompt */
+    signed char verdict;  /* -1 no margin yet, 0 dropped, 1 kept */
+    signed char overrule; /* -1 none, 0 drop, 1 keep */
+} wim_note;
+
 struct wim_session {
     wim_model *m;
     wim_options o; /* string fields point at the owned copies below */
@@ -91,7 +99,8 @@ struct wim_session {
     wim_job jobs[WIM_MAX_SEQ];
     int n_jobs;
     bool seq_used[WIM_MAX_SEQ];
-    wim_strbuf *kept;    /* [n_queries * doc.n] relevant margin notes, "" if none */
+    wim_note *notes;     /* [n_queries * doc.n] each margin's note and verdicts */
+    int n_sealed;        /* questions whose answer prompt is built: notes final */
     wim_strbuf *answers; /* [n_queries] */
 };
 

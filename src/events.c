@@ -95,9 +95,13 @@ static void add_fields(cJSON *j, const wim_event *ev)
         cJSON_AddStringToObject(j, "raw", ev->text ? ev->text : "");
         break;
     case WIM_EVENT_ANSWER_TOKEN:
+        cJSON_AddNumberToObject(j, "question", ev->question);
+        cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
+        break;
     case WIM_EVENT_ANSWER:
         cJSON_AddNumberToObject(j, "question", ev->question);
         cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
+        cJSON_AddItemToObject(j, "used", cJSON_CreateIntArray(ev->used, ev->n_used));
         break;
     case WIM_EVENT_DONE:
         add_done(j, ev);
