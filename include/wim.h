@@ -161,6 +161,21 @@ void wim_model_params_default(wim_model_params *p);
 wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err, size_t errlen);
 void wim_model_free(wim_model *m);
 
+/* What a server tells its clients about the model. */
+typedef struct wim_model_info {
+    int n_ctx_train;       /* the context it was trained for */
+    char architecture[64]; /* "qwen2", "llama", "phi3", ... */
+    char description[128]; /* llama.cpp's one-line description (type, size) */
+} wim_model_info;
+void wim_model_describe(const wim_model *m, wim_model_info *info);
+
+/* 0 when text[0..len) is something to read: not blank, no NUL byte, valid
+ * UTF-8; else -1 and a one-line reason naming it by what ("document"). */
+int wim_check_text(const char *what, const char *text, size_t len, char *err, size_t errlen);
+
+/* Tokens in text as a document is counted (no BOS; chat markers stay text). */
+int wim_model_count_tokens(const wim_model *m, const char *text, size_t len);
+
 /* A session owns the llama contexts; it may run many documents one after another. */
 wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen);
 void wim_session_free(wim_session *s);

@@ -81,21 +81,7 @@ static void free_prompts(wim_tokens *t, int n)
 
 static int check_text(wim_session *s, const char *what, const char *text, size_t len)
 {
-    size_t bad;
-    const char *nul = memchr(text, '\0', len);
-    size_t blank = 0;
-    while (blank < len && strchr(" \t\r\n\f\v", text[blank]))
-        blank++;
-    if (blank == len)
-        snprintf(s->err, sizeof s->err, "%s is empty", what);
-    else if (nul)
-        snprintf(s->err, sizeof s->err, "%s contains a NUL byte at offset %zu", what,
-                 (size_t)(nul - text));
-    else if (!wim_utf8_valid(text, len, &bad))
-        snprintf(s->err, sizeof s->err, "%s is not valid UTF-8 at byte offset %zu", what, bad);
-    else
-        return 0;
-    return -1;
+    return wim_check_text(what, text, len, s->err, sizeof s->err);
 }
 
 static int check_queries(wim_session *s)

@@ -159,6 +159,21 @@ int wim_count_tokens(const char *text, size_t len, void *model)
     return n <= 0 ? -n : n;
 }
 
+void wim_model_describe(const wim_model *m, wim_model_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->n_ctx_train = m->n_ctx_train;
+    if (llama_model_meta_val_str(m->model, "general.architecture", info->architecture,
+                                 sizeof info->architecture) < 0)
+        snprintf(info->architecture, sizeof info->architecture, "unknown");
+    llama_model_desc(m->model, info->description, sizeof info->description);
+}
+
+int wim_model_count_tokens(const wim_model *m, const char *text, size_t len)
+{
+    return wim_count_tokens(text, len, (void *)m);
+}
+
 int wim_token_piece(const wim_model *m, llama_token tok, char *buf, int cap)
 {
     int n = llama_token_to_piece(m->vocab, tok, buf, cap, 0, false);

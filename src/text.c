@@ -1,7 +1,13 @@
 /*
- * text.c - strict UTF-8 decoding (RFC 3629) and character boundaries.
+ * text.c - strict UTF-8 decoding (RFC 3629), character boundaries, and the
+ * check every text to be read passes.
  */
 #include "text.h"
+
+#include "wim.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static bool is_continuation(unsigned char b)
 {
@@ -88,4 +94,21 @@ size_t wim_utf8_ceil(const char *s, size_t len, size_t pos)
     while (pos < len && is_continuation((unsigned char)s[pos]))
         pos++;
     return pos < len ? pos : len;
+}
+
+int wim_check_text(const char *what, const char *text, size_t len, char *err, size_t errlen)
+{
+    size_t bad, blank = 0;
+    const char *nul = memchr(text, '\0', len);
+    while (blank < len && strchr(" \t\r\n\f\v", text[blank]))
+        blank++;
+    if (blank == len)
+        snprintf(err, errlen, "%s is empty", what);
+    else if (nul)
+        snprintf(err, errlen, "%s contains a NUL byte at offset %zu", what, (size_t)(nul - text));
+    else if (!wim_utf8_valid(text, len, &bad))
+        snprintf(err, errlen, "%s is not valid UTF-8 at byte offset %zu", what, bad);
+    else
+        return 0;
+    return -1;
 }

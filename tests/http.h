@@ -1,0 +1,193 @@
+/*
+ * http.h - for the server's tests: start wim-server on a free port, make plain
+ * HTTP/1.0 requests to it (so every answer ends when the connection closes,
+ * streams included), and read a Server-Sent Events stream event by event.
+ */
+#ifndef WIM_TEST_HTTP_H
+#define WIM_TEST_HTTP_H
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A port nothing listens on now. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int connect_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends a request; the connection, to read the answer from, or -1. */
+static int http_send(int port, const char *method, const char *path, const char *key,
+                     const char *body)
+{
+    int fd = connect_to(port);
+    if (fd < 0) return -1;
+    size_t len = body ? strlen(body) : 0;
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.0\r\nHost: localhost\r\n%s%s%s"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     method, path, key ? "Authorization: Bearer " : "", key ? key : "",
+                     key ? "\r\n" : "", len);
+    bool ok = write(fd, head, (size_t)n) == n;
+    for (size_t sent = 0; ok && sent < len;) {
+        ssize_t w = write(fd, body + sent, len - sent);
+        ok = w > 0;
+        sent += ok ? (size_t)w : 0;
+    }
+    return fd;
+}
+
+/* An answer: its status and body (malloc'd, NUL-terminated). */
+typedef struct http_answer {
+    int status;
+    char *body;
+} http_answer;
+
+/* Reads everything up to the close. */
+static http_answer http_read_all(int fd)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *text = malloc(cap + 1);
+    ssize_t got;
+    while ((got = read(fd, text + n, cap - n)) > 0) {
+        n += (size_t)got;
+        if (n == cap) text = realloc(text, (cap *= 2) + 1);
+    }
+    close(fd);
+    text[n] = '\0';
+    http_answer a = {0, NULL};
+    sscanf(text, "HTTP/%*s %d", &a.status);
+    char *body = strstr(text, "\r\n\r\n");
+    a.body = strdup(body ? body + 4 : "");
+    free(text);
+    return a;
+}
+
+static http_answer http(int port, const char *method, const char *path, const char *key,
+                        const char *body)
+{
+    int fd = http_send(port, method, path, key, body);
+    if (fd < 0) return (http_answer){-1, strdup("")};
+    return http_read_all(fd);
+}
+
+/* ---- a stream, event by event ---- */
+
+typedef struct sse {
+    int fd;
+    char buf[1 << 16];
+    size_t len;
+    bool headers_done;
+    int status;
+} sse;
+
+/* The next event's JSON (the caller deletes it), or NULL at the end. */
+static cJSON *sse_next(sse *s)
+{
+    for (;;) {
+        if (!s->headers_done) {
+            char *end = strstr(s->buf, "\r\n\r\n");
+            if (end) {
+                sscanf(s->buf, "HTTP/%*s %d", &s->status);
+                size_t skip = (size_t)(end + 4 - s->buf);
+                memmove(s->buf, end + 4, s->len - skip + 1);
+                s->len -= skip;
+                s->headers_done = true;
+            }
+        }
+        char *end = s->headers_done ? strstr(s->buf, "\n\n") : NULL;
+        if (end && strncmp(s->buf, "data: ", 6) == 0) {
+            *end = '\0';
+            cJSON *j = cJSON_Parse(s->buf + 6);
+            size_t skip = (size_t)(end + 2 - s->buf);
+            memmove(s->buf, end + 2, s->len - skip + 1);
+            s->len -= skip;
+            return j;
+        }
+        ssize_t got = read(s->fd, s->buf + s->len, sizeof s->buf - 1 - s->len);
+        if (got <= 0) return NULL;
+        s->len += (size_t)got;
+        s->buf[s->len] = '\0';
+    }
+}
+
+/* The next event of that name (others skipped), or NULL at the end. */
+static cJSON *sse_until(sse *s, const char *event)
+{
+    cJSON *j;
+    while ((j = sse_next(s))) {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "event")), event) == 0) return j;
+        cJSON_Delete(j);
+    }
+    return NULL;
+}
+
+/* ---- the server ---- */
+
+/* Starts wim-server with these extra arguments; its pid. Waits until it answers. */
+static pid_t start_server(const char *bin, const char *model, int port, const char *const *extra)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char port_text[16];
+        snprintf(port_text, sizeof port_text, "%d", port);
+        const char *argv[32] = {bin, "-m", model, "--port", port_text, "-t", "1"};
+        int n = 7;
+        for (int i = 0; extra && extra[i] && n < 31; i++)
+            argv[n++] = extra[i];
+        argv[n] = NULL;
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 300; i++) { /* until it listens, at most 30 s */
+        int fd = connect_to(port);
+        if (fd >= 0) {
+            close(fd);
+            return pid;
+        }
+        struct timespec t = {0, 100 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    kill(pid, SIGKILL);
+    return -1;
+}
+
+/* SIGTERM and wait: its exit status, or -1 if it did not exit cleanly. */
+static int stop_server(pid_t pid)
+{
+    int st;
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * readings.c - the queue of readings and the workers that read them. One lock
+ * guards it all; each reading has a condition its stream's readers and its
+ * overrulers wait on. The engine runs without the lock: its callback takes it
+ * briefly to append an event and to apply the person's pending words.
+ */
+#include "readings.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { KEEP_FINISHED = 64, MAX_WORDS = 256, WORD_WAIT_S = 30 };
+
+typedef enum state { QUEUED, READING, DONE } state;
+
+/* One word of the person's on a margin. */
+typedef struct word {
+    int q, seg, keep;
+    int status; /* once applied: 0, or the HTTP status of the refusal */
+    char err[128];
+} word;
+
+struct reading {
+    readings *rs;
+    char id[24];
+    char *document, *query;
+    wim_options o;
+    int refs;
+    state state;
+    int position; /* 1-based place in the queue; 0 once reading */
+    char *stream; /* every event so far, "data: {...}\n\n" each */
+    size_t len, cap;
+    bool stop;              /* asked to stop reading */
+    word words[MAX_WORDS];  /* every word given, in order */
+    int n_words, n_applied; /* given, and applied (or refused) by the reading */
+    char *answer;
+    reading *next; /* in the queue */
+    pthread_cond_t changed;
+};
+
+struct readings {
+    wim_model *m;
+    wim_options o;
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    pthread_t *workers;
+    int n_workers, n_reading, n_queued, max_queued;
+    reading *head, *tail; /* the queue */
+    reading **all;        /* every live reading, for finding by id */
+    int n_all;
+    unsigned long next_id;
+    bool stopping;
+};
+
+/* ============================================================================
+ * Events into a reading's stream (lock held)
+ * ========================================================================= */
+
+static void append(reading *r, const char *json)
+{
+    size_t n = strlen(json) + 8;
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = (r->cap ? r->cap * 2 : 4096) + n;
+        char *grown = realloc(r->stream, cap);
+        if (!grown) return; /* the event is lost, the stream goes on */
+        r->stream = grown;
+        r->cap = cap;
+    }
+    r->len += (size_t)snprintf(r->stream + r->len, r->cap - r->len, "data: %s\n\n", json);
+    pthread_cond_broadcast(&r->changed);
+}
+
+/* The server's own event: the reading's id and place in the queue. */
+static void tell_position(reading *r)
+{
+    char json[96];
+    snprintf(json, sizeof json, "{\"event\":\"request\",\"id\":\"%s\",\"position\":%d}", r->id,
+             r->position);
+    append(r, json);
+}
+
+static void renumber_queue(readings *rs)
+{
+    int k = 1;
+    for (reading *r = rs->head; r; r = r->next, k++)
+        if (r->position != k) {
+            r->position = k;
+            tell_position(r);
+        }
+}
+
+/* ============================================================================
+ * Reading (worker side)
+ * ========================================================================= */
+
+/* Applies the words given since the last call, in session s (lock held). */
+static void apply_words(reading *r, wim_session *s)
+{
+    for (; r->n_applied < r->n_words; r->n_applied++) {
+        word *w = &r->words[r->n_applied];
+        int rc = wim_session_overrule(s, w->q, w->seg, w->keep, w->err, sizeof w->err);
+        w->status = rc == 0 ? 0 : strstr(w->err, "already") ? 409 : 400;
+    }
+    pthread_cond_broadcast(&r->changed);
+}
+
+typedef struct run_ctx {
+    reading *r;
+    wim_session *s;
+} run_ctx;
+
+static int on_event(const wim_event *ev, void *user)
+{
+    run_ctx *c = user;
+    reading *r = c->r;
+    char *json = wim_event_to_json(ev);
+    pthread_mutex_lock(&r->rs->lock);
+    if (json) append(r, json);
+    if (ev->type == WIM_EVENT_DONE && ev->answers) r->answer = strdup(ev->answers[0]);
+    if (r->n_applied < r->n_words) apply_words(r, c->s);
+    bool stop = r->stop || r->rs->stopping;
+    pthread_mutex_unlock(&r->rs->lock);
+    free(json);
+    return stop ? WIM_STOP : WIM_CONTINUE;
+}
+
+/* An error after the stream began is its last event. */
+static void append_error(reading *r, const char *message)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "event", "error");
+    cJSON_AddStringToObject(j, "message", message);
+    char *json = cJSON_PrintUnformatted(j);
+    if (json) append(r, json);
+    free(json);
+    cJSON_Delete(j);
+}
+
+static void read_one(readings *rs, reading *r)
+{
+    char err[512];
+    wim_session *s = wim_session_new(rs->m, &r->o, err, sizeof err);
+    run_ctx c = {r, s};
+    int rc = s ? wim_session_run(s, r->document, strlen(r->document), r->query, on_event, &c) : -1;
+    pthread_mutex_lock(&rs->lock);
+    if (rc < 0) append_error(r, s ? wim_session_error(s) : err);
+    for (; r->n_applied < r->n_words; r->n_applied++) {
+        word *w = &r->words[r->n_applied];
+        snprintf(w->err, sizeof w->err, "the reading is finished");
+        w->status = 409;
+    }
+    r->state = DONE;
+    rs->n_reading--;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&rs->lock);
+    wim_session_free(s);
+}
+
+static void *worker(void *arg)
+{
+    readings *rs = arg;
+    pthread_mutex_lock(&rs->lock);
+    for (;;) {
+        while (!rs->stopping && !rs->head)
+            pthread_cond_wait(&rs->work, &rs->lock);
+        if (rs->stopping) break;
+        reading *r = rs->head;
+        rs->head = r->next;
+        if (!rs->head) rs->tail = NULL;
+        rs->n_queued--;
+        rs->n_reading++;
+        r->state = READING;
+        if (r->position != 0) {
+            r->position = 0;
+            tell_position(r);
+        }
+        renumber_queue(rs);
+        pthread_mutex_unlock(&rs->lock);
+        read_one(rs, r);
+        reading_release(r);
+        pthread_mutex_lock(&rs->lock);
+    }
+    pthread_mutex_unlock(&rs->lock);
+    return NULL;
+}
+
+/* ============================================================================
+ * The queue
+ * ========================================================================= */
+
+readings *readings_start(wim_model *m, const wim_options *o, int n_workers, int max_queued)
+{
+    readings *rs = calloc(1, sizeof *rs);
+    if (!rs) return NULL;
+    rs->m = m;
+    rs->o = *o;
+    rs->max_queued = max_queued;
+    pthread_mutex_init(&rs->lock, NULL);
+    pthread_cond_init(&rs->work, NULL);
+    rs->workers = calloc((size_t)n_workers, sizeof *rs->workers);
+    for (int i = 0; rs->workers && i < n_workers; i++)
+        if (pthread_create(&rs->workers[i], NULL, worker, rs) == 0) rs->n_workers++;
+    if (rs->n_workers == n_workers) return rs;
+    readings_stop(rs);
+    readings_free(rs);
+    return NULL;
+}
+
+void readings_stop(readings *rs)
+{
+    pthread_mutex_lock(&rs->lock);
+    rs->stopping = true;
+    pthread_cond_broadcast(&rs->work);
+    pthread_mutex_unlock(&rs->lock);
+    for (int i = 0; i < rs->n_workers; i++)
+        pthread_join(rs->workers[i], NULL);
+    /* what never started is finished now, so its streams end */
+    pthread_mutex_lock(&rs->lock);
+    for (reading *r = rs->head; r; r = r->next) {
+        append_error(r, "the server is shutting down");
+        r->state = DONE;
+        pthread_cond_broadcast(&r->changed);
+    }
+    reading *r = rs->head;
+    rs->head = rs->tail = NULL;
+    rs->n_queued = 0;
+    pthread_mutex_unlock(&rs->lock);
+    while (r) {
+        reading *next = r->next;
+        reading_release(r); /* the queue's reference */
+        r = next;
+    }
+}
+
+void readings_free(readings *rs)
+{
+    if (!rs) return;
+    for (int i = 0; i < rs->n_all; i++)
+        reading_release(rs->all[i]);
+    free(rs->all);
+    free(rs->workers);
+    pthread_cond_destroy(&rs->work);
+    pthread_mutex_destroy(&rs->lock);
+    free(rs);
+}
+
+static void free_reading(reading *r)
+{
+    pthread_cond_destroy(&r->changed);
+    free(r->document);
+    free(r->query);
+    free(r->stream);
+    free(r->answer);
+    free(r);
+}
+
+void reading_release(reading *r)
+{
+    if (!r) return;
+    pthread_mutex_lock(&r->rs->lock);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&r->rs->lock);
+    if (last) free_reading(r);
+}
+
+/* Keeps the registry to the live readings and the last finished ones (lock
+ * held); the registry's references to the others are let go. */
+static void forget_old(readings *rs)
+{
+    int finished = 0;
+    for (int i = rs->n_all - 1; i >= 0; i--) {
+        reading *r = rs->all[i];
+        if (r->state != DONE || ++finished <= KEEP_FINISHED) continue;
+        memmove(&rs->all[i], &rs->all[i + 1], (size_t)(rs->n_all - i - 1) * sizeof(reading *));
+        rs->n_all--;
+        if (--r->refs == 0) free_reading(r);
+    }
+}
+
+static reading *new_reading(readings *rs, const char *document, const char *query,
+                            const wim_options *o)
+{
+    reading *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->rs = rs;
+    r->document = strdup(document);
+    r->query = strdup(query);
+    r->o = *o;
+    pthread_cond_init(&r->changed, NULL);
+    if (r->document && r->query) return r;
+    free_reading(r);
+    return NULL;
+}
+
+reading *readings_add(readings *rs, const char *document, const char *query, const wim_options *o)
+{
+    reading *r = new_reading(rs, document, query, o);
+    if (!r) return NULL;
+    pthread_mutex_lock(&rs->lock);
+    reading **all = rs->n_queued < rs->max_queued && !rs->stopping
+                        ? realloc(rs->all, (size_t)(rs->n_all + 1) * sizeof(reading *))
+                        : NULL;
+    if (!all) {
+        pthread_mutex_unlock(&rs->lock);
+        free_reading(r);
+        return NULL;
+    }
+    rs->all = all;
+    rs->all[rs->n_all++] = r;
+    snprintf(r->id, sizeof r->id, "r%lu", ++rs->next_id);
+    r->refs = 3; /* the registry, the queue, the caller */
+    if (rs->tail)
+        rs->tail->next = r;
+    else
+        rs->head = r;
+    rs->tail = r;
+    rs->n_queued++;
+    /* a free worker takes it at once; until then it is told its place */
+    r->position = rs->n_queued + rs->n_reading > rs->n_workers ? rs->n_queued : 0;
+    tell_position(r);
+    forget_old(rs);
+    pthread_cond_signal(&rs->work);
+    pthread_mutex_unlock(&rs->lock);
+    return r;
+}
+
+reading *readings_find(readings *rs, const char *id)
+{
+    reading *found = NULL;
+    pthread_mutex_lock(&rs->lock);
+    for (int i = 0; i < rs->n_all && !found; i++)
+        if (strcmp(rs->all[i]->id, id) == 0) {
+            found = rs->all[i];
+            found->refs++;
+        }
+    pthread_mutex_unlock(&rs->lock);
+    return found;
+}
+
+void readings_count(readings *rs, int *reading_now, int *queued)
+{
+    pthread_mutex_lock(&rs->lock);
+    *reading_now = rs->n_reading;
+    *queued = rs->n_queued;
+    pthread_mutex_unlock(&rs->lock);
+}
+
+const char *reading_id(const reading *r)
+{
+    return r->id;
+}
+
+/* ============================================================================
+ * What clients ask of a reading
+ * ========================================================================= */
+
+bool reading_stop(reading *r)
+{
+    pthread_mutex_lock(&r->rs->lock);
+    bool live = r->state != DONE;
+    r->stop = true;
+    pthread_mutex_unlock(&r->rs->lock);
+    return live;
+}
+
+int reading_overrule(reading *r, int q, int seg, int keep, char *err, size_t errlen)
+{
+    readings *rs = r->rs;
+    pthread_mutex_lock(&rs->lock);
+    int status = r->state == DONE            ? 404
+                 : r->o.mode != WIM_MODE_WIM ? 400
+                 : r->n_words == MAX_WORDS   ? 400
+                                             : 0;
+    if (status) {
+        snprintf(err, errlen, "%s",
+                 status == 404               ? "the reading is finished"
+                 : r->o.mode != WIM_MODE_WIM ? "only a wim reading has margins"
+                                             : "too many words on this reading");
+        pthread_mutex_unlock(&rs->lock);
+        return status;
+    }
+    int k = r->n_words++;
+    r->words[k] = (word){.q = q, .seg = seg, .keep = keep};
+    /* a queued reading applies it when it starts; a running one at its next event */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WORD_WAIT_S;
+    while (r->state == READING && r->n_applied <= k)
+        if (pthread_cond_timedwait(&r->changed, &rs->lock, &until) == ETIMEDOUT) break;
+    if (r->n_applied > k) {
+        status = r->words[k].status;
+        snprintf(err, errlen, "%s", r->words[k].err);
+    }
+    pthread_mutex_unlock(&rs->lock);
+    return status;
+}
+
+size_t reading_stream(reading *r, size_t pos, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&r->rs->lock);
+    while (pos >= r->len && r->state != DONE)
+        pthread_cond_wait(&r->changed, &r->rs->lock);
+    size_t n = pos < r->len ? r->len - pos : 0;
+    if (n > cap) n = cap;
+    memcpy(buf, r->stream + pos, n);
+    pthread_mutex_unlock(&r->rs->lock);
+    return n;
+}
+
+char *reading_state_json(reading *r)
+{
+    static const char *const names[] = {"queued", "reading", "done"};
+    cJSON *j = cJSON_CreateObject();
+    pthread_mutex_lock(&r->rs->lock);
+    cJSON_AddStringToObject(j, "id", r->id);
+    cJSON_AddStringToObject(j, "state", names[r->state]);
+    cJSON_AddNumberToObject(j, "position", r->position);
+    cJSON_AddBoolToObject(j, "stopped", r->stop);
+    if (r->answer)
+        cJSON_AddStringToObject(j, "answer", r->answer);
+    else
+        cJSON_AddNullToObject(j, "answer");
+    pthread_mutex_unlock(&r->rs->lock);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}

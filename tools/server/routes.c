@@ -1,0 +1,436 @@
+/*
+ * routes.c - the server's endpoints: parse and check a request, answer with
+ * JSON or a Server-Sent Events stream, and say what is wrong with a bad one
+ * in a JSON error with the right status.
+ */
+#include "routes.h"
+
+#include "strbuf.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What is kept between the calls of one request: its body so far. */
+typedef struct call {
+    wim_strbuf body;
+    bool too_big;
+} call;
+
+/* ============================================================================
+ * Answers
+ * ========================================================================= */
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *text, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSON *j)
+{
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text) return MHD_NO;
+    enum MHD_Result rc = send_text(c, status, "application/json", text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* {"error": {"code", "message"}} */
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+    char message[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(j, "error");
+    cJSON_AddNumberToObject(e, "code", status);
+    cJSON_AddStringToObject(e, "message", message);
+    return send_json(c, status, j);
+}
+
+/* ============================================================================
+ * POST /v1/wim: the request's settings
+ * ========================================================================= */
+
+/* The options a request may set; the rest are the server's. */
+static const char *const request_options[] = {"classify",
+                                              "schedule",
+                                              "segment_tokens",
+                                              "max_margin_tokens",
+                                              "max_verdict_tokens",
+                                              "max_answer_tokens",
+                                              "temp",
+                                              "top_p",
+                                              "seed",
+                                              "fixed_length",
+                                              "assume_relevant",
+                                              NULL};
+
+static bool may_set(const char *key)
+{
+    for (int i = 0; request_options[i]; i++)
+        if (strcmp(key, request_options[i]) == 0) return true;
+    return false;
+}
+
+/* One option from its JSON value; 0, or -1 with the reason in err. */
+static int set_option(wim_options *o, const cJSON *v, char *err, size_t errlen)
+{
+    char text[64], why[256];
+    if (!may_set(v->string)) {
+        snprintf(err, errlen, "options.%s: %s", v->string,
+                 wim_options_set(&(wim_options){0}, v->string, "0", why, sizeof why) ==
+                         WIM_OPTION_UNKNOWN
+                     ? "no such option"
+                     : "set by the server, not by a request");
+        return -1;
+    }
+    if (cJSON_IsString(v))
+        snprintf(text, sizeof text, "%s", v->valuestring);
+    else if (cJSON_IsBool(v))
+        snprintf(text, sizeof text, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNumber(v))
+        snprintf(text, sizeof text, "%.17g", v->valuedouble);
+    else {
+        snprintf(err, errlen, "options.%s must be a string, a number or a boolean", v->string);
+        return -1;
+    }
+    if (wim_options_set(o, v->string, text, why, sizeof why) == 0) return 0;
+    snprintf(err, errlen, "options.%s: %s", v->string, why);
+    return -1;
+}
+
+/* The request's mode and options over the server's defaults. */
+static int read_settings(const server *sv, const cJSON *j, wim_options *o, char *err, size_t errlen)
+{
+    char why[256];
+    *o = sv->defaults;
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(j, "options");
+    if (mode && !cJSON_IsString(mode)) {
+        snprintf(err, errlen, "\"mode\" must be a string (wim, llm or rag)");
+        return -1;
+    }
+    if (mode && wim_options_set(o, "mode", mode->valuestring, why, sizeof why) != 0) {
+        snprintf(err, errlen, "mode: %s", why);
+        return -1;
+    }
+    if (options && !cJSON_IsObject(options)) {
+        snprintf(err, errlen, "\"options\" must be an object");
+        return -1;
+    }
+    const cJSON *v;
+    cJSON_ArrayForEach(v, options)
+    {
+        if (set_option(o, v, err, errlen) != 0) return -1;
+    }
+    if (wim_options_check(o, why, sizeof why) == 0) return 0;
+    snprintf(err, errlen, "options: %s", why);
+    return -1;
+}
+
+/* The field name as a string to read: present, a string, something to read. */
+static const char *text_field(const cJSON *j, const char *name, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    if (!v) {
+        snprintf(err, errlen, "missing field \"%s\"", name);
+        return NULL;
+    }
+    if (!cJSON_IsString(v)) {
+        snprintf(err, errlen, "\"%s\" must be a string", name);
+        return NULL;
+    }
+    if (wim_check_text(name, v->valuestring, strlen(v->valuestring), err, errlen) != 0) return NULL;
+    return v->valuestring;
+}
+
+/* ============================================================================
+ * POST /v1/wim: the stream
+ * ========================================================================= */
+
+static ssize_t stream_more(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    size_t n = reading_stream(cls, (size_t)pos, buf, max);
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* The connection is gone: a client that left before the end stops the reading. */
+static void stream_closed(void *cls)
+{
+    reading_stop(cls);
+    reading_release(cls);
+}
+
+static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                  stream_more, r, stream_closed);
+    if (!resp) {
+        reading_stop(r);
+        reading_release(r);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* A \u0000 escape in the body: cJSON would end the string there and drop the
+ * rest without a word, so it is refused instead. */
+static bool has_nul_escape(const char *body, size_t len)
+{
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (body[i] != '\\' || strncmp(body + i + 1, "u0000", 5) != 0) continue;
+        size_t slashes = 0;
+        while (slashes < i && body[i - 1 - slashes] == '\\')
+            slashes++;
+        if (slashes % 2 == 0) return true; /* the backslash itself is not escaped */
+    }
+    return false;
+}
+
+static enum MHD_Result start_reading(const server *sv, struct MHD_Connection *c, const call *k)
+{
+    char err[640];
+    cJSON *j = cJSON_ParseWithLength(k->body.s ? k->body.s : "", k->body.len);
+    if (!j) return send_error(c, 400, "the body is not JSON");
+    if (k->body.s && has_nul_escape(k->body.s, k->body.len)) {
+        cJSON_Delete(j);
+        return send_error(c, 400, "the text contains a NUL character (\\u0000)");
+    }
+    const char *document = NULL, *query = NULL;
+    wim_options o;
+    unsigned status = !cJSON_IsObject(j) ? 400 : 0;
+    if (status)
+        snprintf(err, sizeof err, "the body must be a JSON object");
+    else if (!(document = text_field(j, "document", err, sizeof err)) ||
+             !(query = text_field(j, "query", err, sizeof err)) ||
+             read_settings(sv, j, &o, err, sizeof err) != 0)
+        status = 400;
+    int tokens = status ? 0 : wim_model_count_tokens(sv->model, document, strlen(document));
+    if (!status && sv->max_doc_tokens && tokens > sv->max_doc_tokens) {
+        status = 413;
+        snprintf(err, sizeof err, "the document is %d tokens, more than this server's limit of %ld",
+                 tokens, sv->max_doc_tokens);
+    }
+    reading *r = status ? NULL : readings_add(sv->rs, document, query, &o);
+    if (!status && !r) {
+        status = 503;
+        snprintf(err, sizeof err, "the queue is full: try again later");
+    }
+    cJSON_Delete(j);
+    return status ? send_error(c, status, "%s", err) : send_stream(c, r);
+}
+
+/* ============================================================================
+ * A reading's endpoints: GET /v1/wim/{id}, POST .../stop, POST .../margins/{k}
+ * ========================================================================= */
+
+static enum MHD_Result overrule(struct MHD_Connection *c, reading *r, const char *k_text,
+                                const call *k)
+{
+    char err[256], *end;
+    long seg = strtol(k_text, &end, 10);
+    if (end == k_text || *end || seg < 0 || seg > 1 << 20)
+        return send_error(c, 400, "margin '%s' is not a segment number", k_text);
+    cJSON *j = cJSON_ParseWithLength(k->body.s ? k->body.s : "", k->body.len);
+    const cJSON *keep = cJSON_GetObjectItemCaseSensitive(j, "keep");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "question");
+    bool ok = cJSON_IsObject(j) && (cJSON_IsBool(keep) || cJSON_IsNull(keep)) &&
+              (!q || cJSON_IsNumber(q));
+    int question = q ? q->valueint : 0, word = cJSON_IsNull(keep) ? -1 : cJSON_IsTrue(keep);
+    cJSON_Delete(j);
+    if (!ok)
+        return send_error(c, 400,
+                          "the body must be {\"keep\": true, false or null} with an "
+                          "optional number \"question\"");
+    int status = reading_overrule(r, question, (int)seg, word, err, sizeof err);
+    if (status) return send_error(c, (unsigned)status, "%s", err);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "id", reading_id(r));
+    cJSON_AddNumberToObject(out, "segment", (double)seg);
+    if (word < 0)
+        cJSON_AddNullToObject(out, "keep");
+    else
+        cJSON_AddBoolToObject(out, "keep", word);
+    return send_json(c, 200, out);
+}
+
+static enum MHD_Result stop(struct MHD_Connection *c, reading *r)
+{
+    if (!reading_stop(r)) return send_error(c, 404, "request %s is finished", reading_id(r));
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "id", reading_id(r));
+    cJSON_AddBoolToObject(out, "stopping", true);
+    return send_json(c, 200, out);
+}
+
+/* /v1/wim/{id}[/stop | /margins/{k}] */
+static enum MHD_Result one_reading(const server *sv, struct MHD_Connection *c, const char *path,
+                                   const char *method, const call *k)
+{
+    char id[32] = "", rest[64] = "";
+    sscanf(path, "%31[^/]%63s", id, rest);
+    reading *r = readings_find(sv->rs, id);
+    if (!r) return send_error(c, 404, "no request '%s'", id);
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    enum MHD_Result rc;
+    if (!rest[0] && get) {
+        char *state = reading_state_json(r);
+        rc = state ? send_text(c, 200, "application/json", state, strlen(state)) : MHD_NO;
+        free(state);
+    } else if (strcmp(rest, "/stop") == 0 && post) {
+        rc = stop(c, r);
+    } else if (strncmp(rest, "/margins/", 9) == 0 && post) {
+        rc = overrule(c, r, rest + 9, k);
+    } else if (!rest[0] || strcmp(rest, "/stop") == 0 || strncmp(rest, "/margins/", 9) == 0) {
+        rc = send_error(c, 405, "%s is not allowed here", method);
+    } else {
+        rc = send_error(c, 404, "no such endpoint");
+    }
+    reading_release(r);
+    return rc;
+}
+
+/* ============================================================================
+ * The rest: health, the model, the page
+ * ========================================================================= */
+
+static enum MHD_Result health(const server *sv, struct MHD_Connection *c)
+{
+    int now, queued;
+    readings_count(sv->rs, &now, &queued);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", "ok");
+    cJSON_AddNumberToObject(j, "reading", now);
+    cJSON_AddNumberToObject(j, "queued", queued);
+    return send_json(c, 200, j);
+}
+
+static enum MHD_Result models(const server *sv, struct MHD_Connection *c)
+{
+    wim_model_info info;
+    wim_model_describe(sv->model, &info);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(j, "data"), m);
+    cJSON_AddStringToObject(m, "id", sv->model_name);
+    cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddStringToObject(m, "architecture", info.architecture);
+    cJSON_AddStringToObject(m, "description", info.description);
+    cJSON_AddNumberToObject(m, "n_ctx_train", info.n_ctx_train);
+    cJSON_AddNumberToObject(m, "parallel", sv->parallel);
+    return send_json(c, 200, j);
+}
+
+/* The page's three files, by name only: no path from the URL reaches the disk. */
+static enum MHD_Result page(const server *sv, struct MHD_Connection *c, const char *url)
+{
+    static const char *const files[][3] = {{"/", "index.html", "text/html; charset=utf-8"},
+                                           {"/app.js", "app.js", "text/javascript"},
+                                           {"/style.css", "style.css", "text/css"}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (strcmp(url, files[i][0]) != 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", sv->web_dir, files[i][1]);
+        FILE *f = fopen(path, "rb");
+        if (!f) return send_error(c, 404, "the page is not installed (%s)", path);
+        wim_strbuf b = {0};
+        char chunk[8192];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            wim_strbuf_append(&b, chunk, n);
+        fclose(f);
+        enum MHD_Result rc = send_text(c, 200, files[i][2], wim_strbuf_str(&b), b.len);
+        wim_strbuf_free(&b);
+        return rc;
+    }
+    return send_error(c, 404, "no such endpoint");
+}
+
+static bool authorized(const server *sv, struct MHD_Connection *c)
+{
+    if (!sv->api_key) return true;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    return h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, sv->api_key) == 0;
+}
+
+/* ============================================================================
+ * The handler
+ * ========================================================================= */
+
+static enum MHD_Result route(const server *sv, struct MHD_Connection *c, const char *url,
+                             const char *method, const call *k)
+{
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    bool api = strncmp(url, "/v1/", 4) == 0;
+    if (strcmp(url, "/health") == 0)
+        return get ? health(sv, c) : send_error(c, 405, "%s is not allowed here", method);
+    if (api && !authorized(sv, c))
+        return send_error(c, 401, "a valid \"Authorization: Bearer KEY\" header is required");
+    if (strcmp(url, "/v1/models") == 0)
+        return get ? models(sv, c) : send_error(c, 405, "%s is not allowed here", method);
+    if (strcmp(url, "/v1/wim") == 0)
+        return post ? start_reading(sv, c, k)
+                    : send_error(c, 405, "%s is not allowed here", method);
+    if (strncmp(url, "/v1/wim/", 8) == 0) return one_reading(sv, c, url + 8, method, k);
+    if (api) return send_error(c, 404, "no such endpoint");
+    return get ? page(sv, c, url) : send_error(c, 405, "%s is not allowed here", method);
+}
+
+enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **call_state)
+{
+    (void)version;
+    const server *sv = cls;
+    call *k = *call_state;
+    if (!k) { /* the headers are in; the body may follow in later calls */
+        *call_state = k = calloc(1, sizeof *k);
+        return k ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) {
+        /* past the limit the rest is read and dropped, and refused at the end:
+         * answering early would close on unread data, and a reset loses the answer */
+        size_t n = *upload_size;
+        *upload_size = 0;
+        k->too_big = k->too_big || k->body.len + n > sv->max_body;
+        if (k->too_big) wim_strbuf_free(&k->body);
+        return k->too_big || wim_strbuf_append(&k->body, upload, n) ? MHD_YES : MHD_NO;
+    }
+    if (k->too_big)
+        return send_error(c, 413, "the body is over this server's limit of %zu bytes",
+                          sv->max_body);
+    return route(sv, c, url, method, k);
+}
+
+void routes_completed(void *cls, struct MHD_Connection *c, void **call_state,
+                      enum MHD_RequestTerminationCode why)
+{
+    (void)cls, (void)c, (void)why;
+    call *k = *call_state;
+    if (!k) return;
+    wim_strbuf_free(&k->body);
+    free(k);
+    *call_state = NULL;
+}

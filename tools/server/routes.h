@@ -1,0 +1,34 @@
+/*
+ * routes.h - the server's HTTP side: every endpoint of docs/server.md, as one
+ * libmicrohttpd access handler.
+ */
+#ifndef WIM_SERVER_ROUTES_H
+#define WIM_SERVER_ROUTES_H
+
+#include "readings.h"
+#include "wim.h"
+
+#include <microhttpd.h>
+#include <stddef.h>
+
+typedef struct server {
+    wim_model *model;
+    const char *model_name; /* the file's base name */
+    wim_options defaults;   /* the engine flags given at start */
+    readings *rs;
+    const char *api_key; /* NULL = none */
+    const char *web_dir; /* the page's files */
+    long max_doc_tokens; /* 0 = the context decides */
+    size_t max_body;     /* bytes */
+    int parallel;
+} server;
+
+enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **call);
+
+/* Frees what routes_handle kept for a request (MHD_OPTION_NOTIFY_COMPLETED). */
+void routes_completed(void *cls, struct MHD_Connection *c, void **call,
+                      enum MHD_RequestTerminationCode why);
+
+#endif

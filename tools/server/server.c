@@ -1,0 +1,152 @@
+/*
+ * server.c - wim-server: Writing in the Margins over HTTP, with live events as
+ * Server-Sent Events and a page to watch a document being read
+ * (docs/server.md).
+ *
+ *   wim-server -m MODEL.gguf [--host 127.0.0.1] [--port 8080] [--parallel 2]
+ *              [--queue 16] [--api-key KEY] [--max-doc-tokens N] [engine flags]
+ */
+#include "args.h"
+#include "readings.h"
+#include "routes.h"
+#include "wim.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct settings {
+    const char *model_path, *host, *api_key, *web_dir;
+    int port, parallel, queue;
+    long max_doc_tokens, max_body;
+    wim_options o;
+    wim_model_params mp;
+} settings;
+
+static const char usage_head[] =
+    "usage: wim-server -m MODEL.gguf [options]\n"
+    "\n"
+    "Serves Writing in the Margins over HTTP: POST /v1/wim streams a reading's events,\n"
+    "and the page at / shows a document being read (see docs/server.md).\n"
+    "\n"
+    "server:\n"
+    "  -m, --model FILE           GGUF model\n"
+    "      --host ADDR            address to listen on (127.0.0.1: this machine only)\n"
+    "      --port N               (8080)\n"
+    "      --parallel N           readings at once, each in its own session (2)\n"
+    "      --queue N              readings that may wait beyond those (16); more get 503\n"
+    "      --api-key KEY          require \"Authorization: Bearer KEY\" on /v1/\n"
+    "      --max-doc-tokens N     refuse longer documents with 413 (the context decides)\n"
+    "      --max-body BYTES       refuse larger bodies with 413 (67108864)\n"
+    "      --web DIR              the page's files (" WIM_WEB_DIR ")\n"
+    "  -h, --help                 this text\n"
+    "defaults for the requests' settings:\n";
+
+static void parse_args(settings *s, int argc, char **argv)
+{
+    wim_options_default(&s->o);
+    wim_model_params_default(&s->mp);
+    *s = (settings){.host = "127.0.0.1",
+                    .web_dir = WIM_WEB_DIR,
+                    .port = 8080,
+                    .parallel = 2,
+                    .queue = 16,
+                    .max_body = 64L << 20,
+                    .o = s->o,
+                    .mp = s->mp};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **text = args_is(a, "-m", "--model")     ? &s->model_path
+                            : args_is(a, NULL, "--host")    ? &s->host
+                            : args_is(a, NULL, "--api-key") ? &s->api_key
+                            : args_is(a, NULL, "--web")     ? &s->web_dir
+                                                            : NULL;
+        long *number = args_is(a, NULL, "--max-doc-tokens") ? &s->max_doc_tokens
+                       : args_is(a, NULL, "--max-body")     ? &s->max_body
+                                                            : NULL;
+        int *small = args_is(a, NULL, "--port")       ? &s->port
+                     : args_is(a, NULL, "--parallel") ? &s->parallel
+                     : args_is(a, NULL, "--queue")    ? &s->queue
+                                                      : NULL;
+        if (args_is(a, "-h", "--help")) {
+            printf("%s%s", usage_head, args_engine_usage);
+            exit(0);
+        } else if (text || number || small) {
+            if (!v) args_die("%s needs a value", a);
+            if (text) *text = v;
+            if (number) *number = args_whole(a, v, 1, LONG_MAX);
+            if (small) *small = (int)args_whole(a, v, small == &s->queue ? 0 : 1, 65535);
+            i++;
+        } else if (!args_engine(argc, argv, &i, &s->o, &s->mp)) {
+            args_die("unknown option '%s' (see wim-server --help)", a);
+        }
+    }
+    if (!s->model_path) args_die("no model given: use -m MODEL.gguf");
+}
+
+static volatile sig_atomic_t quit;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    quit = 1;
+}
+
+static struct MHD_Daemon *listen_on(const settings *s, server *sv)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    if (inet_pton(AF_INET, s->host, &addr.sin_addr) != 1)
+        args_die("--host '%s' is not an IPv4 address", s->host);
+    return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                MHD_USE_ERROR_LOG,
+                            (uint16_t)s->port, NULL, NULL, routes_handle, sv, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, routes_completed,
+                            sv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+}
+
+int main(int argc, char **argv)
+{
+    args_program = "wim-server";
+    settings s;
+    parse_args(&s, argc, argv);
+    char err[512];
+    if (wim_options_check(&s.o, err, sizeof err) != 0) args_die("%s", err);
+    wim_model *m = wim_model_load(s.model_path, &s.mp, err, sizeof err);
+    if (!m) args_die("%s", err);
+    const char *slash = strrchr(s.model_path, '/');
+    server sv = {.model = m,
+                 .model_name = slash ? slash + 1 : s.model_path,
+                 .defaults = s.o,
+                 .api_key = s.api_key,
+                 .web_dir = s.web_dir,
+                 .max_doc_tokens = s.max_doc_tokens,
+                 .max_body = (size_t)s.max_body,
+                 .parallel = s.parallel};
+    sv.rs = readings_start(m, &s.o, s.parallel, s.queue);
+    if (!sv.rs) args_die("cannot start %d reading threads", s.parallel);
+    struct MHD_Daemon *d = listen_on(&s, &sv);
+    if (!d) {
+        readings_stop(sv.rs);
+        readings_free(sv.rs);
+        wim_model_free(m);
+        args_die("cannot listen on %s:%d (in use, or not allowed)", s.host, s.port);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    fprintf(stderr, "wim-server: listening on http://%s:%d/ (%s, %d at once)\n", s.host, s.port,
+            sv.model_name, s.parallel);
+    while (!quit)
+        pause();
+    fprintf(stderr, "wim-server: stopping\n");
+    readings_stop(sv.rs); /* ends every stream, so their connections close */
+    MHD_stop_daemon(d);
+    readings_free(sv.rs);
+    wim_model_free(m);
+    return 0;
+}
