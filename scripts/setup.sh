@@ -16,7 +16,7 @@ fi
 
 install_packages() {
   local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
-              libmicrohttpd-dev libcmocka-dev gnuplot-nox) missing=()
+              libmicrohttpd-dev libcmocka-dev gnuplot-nox chromium) missing=()
   command -v npm >/dev/null || want+=(npm)
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return
@@ -33,4 +33,7 @@ cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_PREFIX_PATH="$LLAMA_PREFIX" \
   -DWIM_VOCAB_DIR="$VOCAB_DIR" >/dev/null
 cmake --build "$build" -j "$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
 test -x "$build/bin/wim" || { echo "setup: build failed" >&2; exit 1; }
+# the browser test's driver, pinned by tests/browser/package-lock.json
+[ -d tests/browser/node_modules/playwright-core ] ||
+  (cd tests/browser && npm ci --silent --no-audit --no-fund)
 echo "setup: built $build/bin/wim and $build/bin/wim-mkmodel" >&2

@@ -322,11 +322,25 @@ static bool feeds_answer(const wim_session *s, int q, int seg)
     return keep && n->verdict >= 0 && n->text.len > 0;
 }
 
+/* The longest start of text[0..len) (whole characters) that is at most max
+ * tokens as text. A margin of n generated tokens can read back as many more
+ * (broken characters become U+FFFD), and the verdict and answer contexts are
+ * sized for n. */
+static size_t fit_tokens(wim_session *s, const char *text, size_t len, int max)
+{
+    int n;
+    while (len > 0 && (n = wim_count_tokens(text, len, s->m)) > max)
+        len = wim_utf8_floor(text, len, (size_t)((double)len * max / n * 0.95));
+    return len;
+}
+
 /* Reports a margin, classifies it, and keeps its note when relevant. */
 static int margin_done(wim_session *s, wim_job *j)
 {
     wim_strbuf margin = {0};
     wim_strbuf_append_utf8(&margin, j->raw.s ? j->raw.s : "", j->raw.len);
+    /* the event shows it whole; prompts get what fits their room */
+    size_t fits = fit_tokens(s, margin.s ? margin.s : "", margin.len, s->o.max_margin_tokens);
     const char *text = wim_strbuf_str(&margin);
     s->st.n_margins++;
     wim_emit(s, (wim_event){.type = WIM_EVENT_MARGIN,
@@ -334,6 +348,7 @@ static int margin_done(wim_session *s, wim_job *j)
                             .question = j->q,
                             .n_tokens = j->n_gen,
                             .text = text});
+    if (margin.s) margin.s[fits] = '\0';
     bool relevant = false;
     const char *note = text;
     int rc = 0;

@@ -190,9 +190,11 @@ int wim_decode_batch(wim_session *s, struct llama_context *ctx)
 int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, int n,
                llama_seq_id seq, llama_pos pos, bool logits_last, int seg)
 {
+    /* llama.cpp caps a context's batch at its size: the small verdict one may be under n_batch */
+    int most = (int)llama_n_batch(ctx) < s->o.n_batch ? (int)llama_n_batch(ctx) : s->o.n_batch;
     for (int done = 0; done < n;) {
         if (seg >= 0 && s->stop != WIM_CONTINUE) return 1;
-        int k = n - done < s->o.n_batch ? n - done : s->o.n_batch;
+        int k = n - done < most ? n - done : most;
         s->batch.n_tokens = 0;
         for (int i = 0; i < k; i++)
             wim_batch_add(&s->batch, t[done + i], pos + done + i, seq,

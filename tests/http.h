@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 /* A port nothing listens on now. */
-static int free_port(void)
+static inline int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -31,7 +31,7 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-static int connect_to(int port)
+static inline int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -45,8 +45,8 @@ static int connect_to(int port)
 }
 
 /* Sends a request; the connection, to read the answer from, or -1. */
-static int http_send(int port, const char *method, const char *path, const char *key,
-                     const char *body)
+static inline int http_send(int port, const char *method, const char *path, const char *key,
+                            const char *body)
 {
     int fd = connect_to(port);
     if (fd < 0) return -1;
@@ -73,7 +73,7 @@ typedef struct http_answer {
 } http_answer;
 
 /* Reads everything up to the close. */
-static http_answer http_read_all(int fd)
+static inline http_answer http_read_all(int fd)
 {
     size_t cap = 1 << 16, n = 0;
     char *text = malloc(cap + 1);
@@ -92,8 +92,8 @@ static http_answer http_read_all(int fd)
     return a;
 }
 
-static http_answer http(int port, const char *method, const char *path, const char *key,
-                        const char *body)
+static inline http_answer http(int port, const char *method, const char *path, const char *key,
+                               const char *body)
 {
     int fd = http_send(port, method, path, key, body);
     if (fd < 0) return (http_answer){-1, strdup("")};
@@ -111,7 +111,7 @@ typedef struct sse {
 } sse;
 
 /* The next event's JSON (the caller deletes it), or NULL at the end. */
-static cJSON *sse_next(sse *s)
+static inline cJSON *sse_next(sse *s)
 {
     for (;;) {
         if (!s->headers_done) {
@@ -141,7 +141,7 @@ static cJSON *sse_next(sse *s)
 }
 
 /* The next event of that name (others skipped), or NULL at the end. */
-static cJSON *sse_until(sse *s, const char *event)
+static inline cJSON *sse_until(sse *s, const char *event)
 {
     cJSON *j;
     while ((j = sse_next(s))) {
@@ -154,7 +154,8 @@ static cJSON *sse_until(sse *s, const char *event)
 /* ---- the server ---- */
 
 /* Starts wim-server with these extra arguments; its pid. Waits until it answers. */
-static pid_t start_server(const char *bin, const char *model, int port, const char *const *extra)
+static inline pid_t start_server(const char *bin, const char *model, int port,
+                                 const char *const *extra)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -182,7 +183,7 @@ static pid_t start_server(const char *bin, const char *model, int port, const ch
 }
 
 /* SIGTERM and wait: its exit status, or -1 if it did not exit cleanly. */
-static int stop_server(pid_t pid)
+static inline int stop_server(pid_t pid)
 {
     int st;
     kill(pid, SIGTERM);

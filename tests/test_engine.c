@@ -322,6 +322,27 @@ static void test_braces_and_markers_stay_literal(void **state)
     record_free(r);
 }
 
+/* One long run of a letter: the tiny model's margins over it come out as
+ * broken characters, which read back as many more tokens than were generated.
+ * The verdict and answer prompts must still fit their contexts (this once
+ * crashed llama.cpp with a batch over the verdict context's size). */
+static void test_margins_that_read_back_long(void **state)
+{
+    (void)state;
+    char *doc = malloc(20001);
+    memset(doc, 'a', 20000);
+    doc[20000] = '\0';
+    wim_options o;
+    wim_options_default(&o);
+    o.n_threads = 2;
+    o.assume_relevant = true; /* the margin goes into the answer prompt too */
+    record *r = run(&o, doc, "q", 0);
+    check_frame(r);
+    assert_int_equal(r->done.n_margins, 1);
+    record_free(r);
+    free(doc);
+}
+
 static void expect_error(const char *doc, size_t len, const char *query, const char *needle)
 {
     wim_options o;
@@ -379,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_stop_inside_a_segment),
         cmocka_unit_test(test_abort_ends_without_answer),
         cmocka_unit_test(test_braces_and_markers_stay_literal),
+        cmocka_unit_test(test_margins_that_read_back_long),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_bad_options),
     };

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,10 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&rs->lock);
         read_one(rs, r);
         reading_release(r);
+        /* a reading's contexts are big and short-lived: give their memory back
+         * now, not whenever the allocator decides, so many requests do not
+         * leave the server ever larger */
+        malloc_trim(0);
         pthread_mutex_lock(&rs->lock);
     }
     pthread_mutex_unlock(&rs->lock);

@@ -37,7 +37,7 @@ static const char usage_head[] =
     "server:\n"
     "  -m, --model FILE           GGUF model\n"
     "      --host ADDR            address to listen on (127.0.0.1: this machine only)\n"
-    "      --port N               (8080)\n"
+    "      --port N               (8080; 0 = any free port, printed at start)\n"
     "      --parallel N           readings at once, each in its own session (2)\n"
     "      --queue N              readings that may wait beyond those (16); more get 503\n"
     "      --api-key KEY          require \"Authorization: Bearer KEY\" on /v1/\n"
@@ -80,7 +80,7 @@ static void parse_args(settings *s, int argc, char **argv)
             if (!v) args_die("%s needs a value", a);
             if (text) *text = v;
             if (number) *number = args_whole(a, v, 1, LONG_MAX);
-            if (small) *small = (int)args_whole(a, v, small == &s->queue ? 0 : 1, 65535);
+            if (small) *small = (int)args_whole(a, v, small == &s->parallel ? 1 : 0, 65535);
             i++;
         } else if (!args_engine(argc, argv, &i, &s->o, &s->mp)) {
             args_die("unknown option '%s' (see wim-server --help)", a);
@@ -139,8 +139,9 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    fprintf(stderr, "wim-server: listening on http://%s:%d/ (%s, %d at once)\n", s.host, s.port,
-            sv.model_name, s.parallel);
+    const union MHD_DaemonInfo *bound = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    fprintf(stderr, "wim-server: listening on http://%s:%d/ (%s, %d at once)\n", s.host,
+            bound ? bound->port : s.port, sv.model_name, s.parallel);
     while (!quit)
         pause();
     fprintf(stderr, "wim-server: stopping\n");
