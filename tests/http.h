@@ -182,13 +182,20 @@ static inline pid_t start_server(const char *bin, const char *model, int port,
     return -1;
 }
 
-/* SIGTERM and wait: its exit status, or -1 if it did not exit cleanly. */
+/* SIGTERM and wait: its exit status, or -1 if it did not exit cleanly within
+ * 30 s (then it is killed, so a hung shutdown fails the test, not CI). */
 static inline int stop_server(pid_t pid)
 {
-    int st;
+    int st = 0;
     kill(pid, SIGTERM);
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        struct timespec t = {0, 100 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return -1;
 }
 
 #endif

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,14 +90,6 @@ static void parse_args(settings *s, int argc, char **argv)
     if (!s->model_path) args_die("no model given: use -m MODEL.gguf");
 }
 
-static volatile sig_atomic_t quit;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    quit = 1;
-}
-
 static struct MHD_Daemon *listen_on(const settings *s, server *sv)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
@@ -115,6 +108,14 @@ int main(int argc, char **argv)
     args_program = "wim-server";
     settings s;
     parse_args(&s, argc, argv);
+    /* SIGINT and SIGTERM are taken by sigwait below, so no other thread (the
+     * readers, libmicrohttpd's) is ever interrupted by them: blocked before
+     * any thread starts, which inherits the mask */
+    sigset_t quit;
+    sigemptyset(&quit);
+    sigaddset(&quit, SIGINT);
+    sigaddset(&quit, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &quit, NULL);
     char err[512];
     if (wim_options_check(&s.o, err, sizeof err) != 0) args_die("%s", err);
     wim_model *m = wim_model_load(s.model_path, &s.mp, err, sizeof err);
@@ -137,13 +138,11 @@ int main(int argc, char **argv)
         wim_model_free(m);
         args_die("cannot listen on %s:%d (in use, or not allowed)", s.host, s.port);
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     const union MHD_DaemonInfo *bound = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     fprintf(stderr, "wim-server: listening on http://%s:%d/ (%s, %d at once)\n", s.host,
             bound ? bound->port : s.port, sv.model_name, s.parallel);
-    while (!quit)
-        pause();
+    int sig;
+    sigwait(&quit, &sig);
     fprintf(stderr, "wim-server: stopping\n");
     readings_stop(sv.rs); /* ends every stream, so their connections close */
     MHD_stop_daemon(d);
