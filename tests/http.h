@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -159,6 +160,8 @@ static inline pid_t start_server(const char *bin, const char *model, int port,
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* dies with the test, so a failed test never leaves it holding CTest's pipe */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         char port_text[16];
         snprintf(port_text, sizeof port_text, "%d", port);
         const char *argv[32] = {bin, "-m", model, "--port", port_text, "-t", "1"};

@@ -66,6 +66,8 @@ static const char *event_name(const cJSON *j)
 
 static int number(const cJSON *j, const char *name)
 {
+    assert_non_null(j);
+    assert_non_null(cJSON_GetObjectItem(j, name));
     return cJSON_GetObjectItem(j, name)->valueint;
 }
 
@@ -288,7 +290,8 @@ static void test_a_full_queue_says_so(void **state)
     char *body = long_body(), id_a[32], id_b[32], path[96];
     sse a = open_stream(body); /* read at once: --parallel 1 */
     read_id(&a, id_a, sizeof id_a);
-    sse b = open_stream(body); /* waits: --queue 1 */
+    cJSON_Delete(sse_until(&a, "start")); /* a worker has it now */
+    sse b = open_stream(body);            /* waits: --queue 1 */
     cJSON *j = sse_next(&b);
     assert_int_equal(number(j, "position"), 1);
     snprintf(id_b, sizeof id_b, "%s", cJSON_GetObjectItem(j, "id")->valuestring);

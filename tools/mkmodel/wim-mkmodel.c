@@ -113,6 +113,8 @@ static const struct preset presets[] = {
     {"tiny-qwen2", "tiny", {QWEN2, 64, 2, 4, 2, 128, 8192, GGML_TYPE_F16}},
     {"tiny-llama", NULL, {LLAMA, 64, 2, 4, 2, 128, 8192, GGML_TYPE_F16}},
     {"tiny-phi3", NULL, {PHI3, 64, 2, 4, 4, 128, 4096, GGML_TYPE_F16}},
+    /* for quick runs of wim-eval at the paper's lengths (16k-64k) */
+    {"tiny-qwen2-128k", NULL, {QWEN2, 64, 2, 4, 2, 128, 131072, GGML_TYPE_F16}},
     /* Qwen2.5-0.5B-Instruct */
     {"qwen2-0.5b", NULL, {QWEN2, 896, 24, 14, 2, 4864, 32768, GGML_TYPE_Q8_0}},
     /* Llama-3.2-1B, context capped from 131072 to keep default KV caches small */

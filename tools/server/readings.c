@@ -85,12 +85,20 @@ static void tell_position(reading *r)
     append(r, json);
 }
 
+/* How many readings are ahead of the k-th waiting one (1-based): those waiting
+ * before it, less the workers free to take them now. */
+static int ahead_of(const readings *rs, int k)
+{
+    int ahead = k - (rs->n_workers - rs->n_reading);
+    return ahead > 0 ? ahead : 0;
+}
+
 static void renumber_queue(readings *rs)
 {
     int k = 1;
     for (reading *r = rs->head; r; r = r->next, k++)
-        if (r->position != k) {
-            r->position = k;
+        if (r->position != ahead_of(rs, k)) {
+            r->position = ahead_of(rs, k);
             tell_position(r);
         }
 }
@@ -307,7 +315,9 @@ reading *readings_add(readings *rs, const char *document, const char *query, con
     reading *r = new_reading(rs, document, query, o);
     if (!r) return NULL;
     pthread_mutex_lock(&rs->lock);
-    reading **all = rs->n_queued < rs->max_queued && !rs->stopping
+    /* full when every worker is busy or spoken for and max_queued wait besides */
+    bool room = rs->n_queued + rs->n_reading < rs->n_workers + rs->max_queued;
+    reading **all = room && !rs->stopping
                         ? realloc(rs->all, (size_t)(rs->n_all + 1) * sizeof(reading *))
                         : NULL;
     if (!all) {
@@ -325,8 +335,7 @@ reading *readings_add(readings *rs, const char *document, const char *query, con
         rs->head = r;
     rs->tail = r;
     rs->n_queued++;
-    /* a free worker takes it at once; until then it is told its place */
-    r->position = rs->n_queued + rs->n_reading > rs->n_workers ? rs->n_queued : 0;
+    r->position = ahead_of(rs, rs->n_queued);
     tell_position(r);
     forget_old(rs);
     pthread_cond_signal(&rs->work);
