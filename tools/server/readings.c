@@ -33,7 +33,7 @@ struct reading {
     wim_options o;
     int refs;
     state state;
-    int position; /* 1-based place in the queue; 0 once reading */
+    int position; /* readings ahead of it in the queue; 0 once next or read */
     char *stream; /* every event so far, "data: {...}\n\n" each */
     size_t len, cap;
     bool stop;              /* asked to stop reading */
@@ -46,7 +46,6 @@ struct reading {
 
 struct readings {
     wim_model *m;
-    wim_options o;
     pthread_mutex_t lock;
     pthread_cond_t work;
     pthread_t *workers;
@@ -206,12 +205,11 @@ static void *worker(void *arg)
  * The queue
  * ========================================================================= */
 
-readings *readings_start(wim_model *m, const wim_options *o, int n_workers, int max_queued)
+readings *readings_start(wim_model *m, int n_workers, int max_queued)
 {
     readings *rs = calloc(1, sizeof *rs);
     if (!rs) return NULL;
     rs->m = m;
-    rs->o = *o;
     rs->max_queued = max_queued;
     pthread_mutex_init(&rs->lock, NULL);
     pthread_cond_init(&rs->work, NULL);

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
                  .max_doc_tokens = s.max_doc_tokens,
                  .max_body = (size_t)s.max_body,
                  .parallel = s.parallel};
-    sv.rs = readings_start(m, &s.o, s.parallel, s.queue);
+    sv.rs = readings_start(m, s.parallel, s.queue);
     if (!sv.rs) args_die("cannot start %d reading threads", s.parallel);
     struct MHD_Daemon *d = listen_on(&s, &sv);
     if (!d) {
