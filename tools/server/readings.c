@@ -6,6 +6,8 @@
  */
 #include "readings.h"
 
+#include "strbuf.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <malloc.h>
@@ -33,9 +35,8 @@ struct reading {
     wim_options o;
     int refs;
     state state;
-    int position; /* readings ahead of it in the queue; 0 once next or read */
-    char *stream; /* every event so far, "data: {...}\n\n" each */
-    size_t len, cap;
+    int position;           /* readings ahead of it in the queue; 0 once next or read */
+    wim_strbuf stream;      /* every event so far, "data: {...}\n\n" each */
     bool stop;              /* asked to stop reading */
     word words[MAX_WORDS];  /* every word given, in order */
     int n_words, n_applied; /* given, and applied (or refused) by the reading */
@@ -63,15 +64,12 @@ struct readings {
 
 static void append(reading *r, const char *json)
 {
-    size_t n = strlen(json) + 8;
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = (r->cap ? r->cap * 2 : 4096) + n;
-        char *grown = realloc(r->stream, cap);
-        if (!grown) return; /* the event is lost, the stream goes on */
-        r->stream = grown;
-        r->cap = cap;
+    size_t before = r->stream.len;
+    if (!wim_strbuf_puts(&r->stream, "data: ") || !wim_strbuf_puts(&r->stream, json) ||
+        !wim_strbuf_puts(&r->stream, "\n\n")) {
+        r->stream.len = before; /* out of memory: the event is lost, the stream goes on */
+        if (r->stream.s) r->stream.s[before] = '\0';
     }
-    r->len += (size_t)snprintf(r->stream + r->len, r->cap - r->len, "data: %s\n\n", json);
     pthread_cond_broadcast(&r->changed);
 }
 
@@ -265,7 +263,7 @@ static void free_reading(reading *r)
     pthread_cond_destroy(&r->changed);
     free(r->document);
     free(r->query);
-    free(r->stream);
+    wim_strbuf_free(&r->stream);
     free(r->answer);
     free(r);
 }
@@ -415,11 +413,11 @@ int reading_overrule(reading *r, int q, int seg, int keep, char *err, size_t err
 size_t reading_stream(reading *r, size_t pos, char *buf, size_t cap)
 {
     pthread_mutex_lock(&r->rs->lock);
-    while (pos >= r->len && r->state != DONE)
+    while (pos >= r->stream.len && r->state != DONE)
         pthread_cond_wait(&r->changed, &r->rs->lock);
-    size_t n = pos < r->len ? r->len - pos : 0;
+    size_t n = pos < r->stream.len ? r->stream.len - pos : 0;
     if (n > cap) n = cap;
-    memcpy(buf, r->stream + pos, n);
+    if (n) memcpy(buf, r->stream.s + pos, n);
     pthread_mutex_unlock(&r->rs->lock);
     return n;
 }
