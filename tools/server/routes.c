@@ -227,8 +227,11 @@ static enum MHD_Result start_reading(const server *sv, struct MHD_Connection *c,
              !(query = text_field(j, "query", err, sizeof err)) ||
              read_settings(sv, j, &o, err, sizeof err) != 0)
         status = 400;
-    int tokens = status ? 0 : wim_model_count_tokens(sv->model, document, strlen(document));
-    if (!status && sv->max_doc_tokens && tokens > sv->max_doc_tokens) {
+    /* counted here only for a limit: the reading tokenizes the document anyway */
+    int tokens = status || !sv->max_doc_tokens
+                     ? 0
+                     : wim_model_count_tokens(sv->model, document, strlen(document));
+    if (tokens > sv->max_doc_tokens && sv->max_doc_tokens) {
         status = 413;
         snprintf(err, sizeof err, "the document is %d tokens, more than this server's limit of %ld",
                  tokens, sv->max_doc_tokens);
