@@ -235,7 +235,7 @@ static int by_length(const void *a, const void *b)
 
 /* plot.dat: one gnuplot data block per mode, a point per length: the score
  * and time averaged over every example of that length, whatever its dataset.
- * The modes plotted go to titles, one a line. */
+ * The modes plotted go to titles, one a line. The rows are left sorted by length. */
 static int write_plot_data(const char *path, table *t, FILE *titles)
 {
     static const char *const modes[] = {"llm", "rag", "wim"};
@@ -266,7 +266,6 @@ static int write_plot_data(const char *path, table *t, FILE *titles)
             fprintf(f, "%d %.4f %.3f\n", length, n_scored ? score / n_scored : 0, wall / n);
         }
     }
-    if (t->n) qsort(t->rows, (size_t)t->n, sizeof *t->rows, by_dataset_length_mode);
     return fclose(f);
 }
 
@@ -331,16 +330,14 @@ int eval_report(const char *dir, int quiet, char *err, size_t errlen)
         rc = -1;
     if (rc != 0)
         snprintf(err, errlen, "cannot write the summary in '%s': %s", dir, strerror(errno));
-    int plot = rc == 0 ? write_plot(dir, &t) : 0;
+    if (rc == 0 && !quiet) print_table(stdout, &t, true);
+    int plot = rc == 0 ? write_plot(dir, &t) : 0; /* last: it reorders the rows by length */
     if (plot < 0) {
         snprintf(err, errlen, "gnuplot failed to draw '%s/plot.png' (see %s/plot.log)", dir, dir);
         rc = -1;
     }
-    if (rc == 0 && !quiet) {
-        print_table(stdout, &t, true);
-        if (plot == 1)
-            fprintf(stderr, "wim-eval: no gnuplot (apt-get install gnuplot-nox): no plot.png\n");
-    }
+    if (plot == 1 && !quiet)
+        fprintf(stderr, "wim-eval: no gnuplot (apt-get install gnuplot-nox): no plot.png\n");
     free(t.rows);
     return rc;
 }
