@@ -5,6 +5,8 @@
  *
  *   wim-mkdoc -m MODEL.gguf --tokens N [--seed S] -o OUT.txt
  */
+#include "tokens.h"
+
 #include <llama.h>
 
 #include <stdbool.h>
@@ -24,19 +26,11 @@ static const char *const events[] = {
     "reported %d sacks of %s spoiled at %s",
 };
 
-static uint64_t next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *pick(const char *const *list, size_t n, uint64_t *st)
 {
-    return list[next(st) % n];
+    return list[eval_rng_below(st, n)];
 }
 
 /* One sentence, ending a paragraph when paragraph_end. */
@@ -44,23 +38,12 @@ static int sentence(char *buf, size_t cap, uint64_t *st, bool paragraph_end)
 {
     char what[160];
     const char *event = pick(events, COUNT(events), st);
-    int amount = (int)(next(st) % 90 + 2);
+    int amount = (int)eval_rng_below(st, 90) + 2;
     const char *good = pick(goods, COUNT(goods), st), *place = pick(places, COUNT(places), st);
     snprintf(what, sizeof what, event, amount, good, place);
-    int day = (int)(next(st) % 360 + 1);
+    int day = (int)eval_rng_below(st, 360) + 1;
     return snprintf(buf, cap, "On day %d the %s %s.%s", day, pick(boats, COUNT(boats), st), what,
                     paragraph_end ? "\n\n" : " ");
-}
-
-static int count_tokens(const struct llama_vocab *v, const char *text, size_t len)
-{
-    int n = llama_tokenize(v, text, (int32_t)len, NULL, 0, false, false);
-    return n < 0 ? -n : n;
-}
-
-static void quiet(enum ggml_log_level level, const char *text, void *user)
-{
-    (void)level, (void)text, (void)user;
 }
 
 int main(int argc, char **argv)
@@ -82,12 +65,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: wim-mkdoc -m MODEL.gguf --tokens N [--seed S] -o OUT.txt\n");
         return 1;
     }
-    struct llama_model_params mp = llama_model_default_params();
-    mp.vocab_only = true;
-    llama_log_set(quiet, NULL);
-    struct llama_model *m = llama_model_load_from_file(model, mp);
+    char err[512];
+    struct llama_model *m = eval_vocab_load(model, err, sizeof err);
     if (!m) {
-        fprintf(stderr, "wim-mkdoc: cannot load '%s'\n", model);
+        fprintf(stderr, "wim-mkdoc: %s\n", err);
         return 1;
     }
     const struct llama_vocab *v = llama_model_get_vocab(m);
@@ -100,14 +81,14 @@ int main(int argc, char **argv)
         if (len + (size_t)k >= cap) break;
         memcpy(text + len, s, (size_t)k);
         len += (size_t)k;
-        n += count_tokens(v, s, (size_t)k);
-        if (n >= tokens) n = count_tokens(v, text, len); /* sentences merge a little */
+        n += eval_count_tokens(v, s, (size_t)k);
+        if (n >= tokens) n = eval_count_tokens(v, text, len); /* sentences merge a little */
     }
     FILE *f = fopen(out, "wb");
     bool ok = f && fwrite(text, 1, len, f) == len;
     if (f && fclose(f) != 0) ok = false;
     if (ok)
-        printf("wim-mkdoc: %s: %d tokens\n", out, count_tokens(v, text, len));
+        printf("wim-mkdoc: %s: %d tokens\n", out, eval_count_tokens(v, text, len));
     else
         fprintf(stderr, "wim-mkdoc: cannot write '%s'\n", out);
     free(text);
