@@ -10,29 +10,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tiny.h"
+
 #include "engine.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static wim_model *model;
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[512];
-    model = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2.gguf", NULL, err, sizeof err);
-    if (!model) fprintf(stderr, "%s\n", err);
-    return model ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    wim_model_free(model);
-    return 0;
-}
 
 static const char document[] =
     "The harbour master logged forty ships in March, most of them carrying salt and timber "

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tiny.h"
+
 #include "engine.h"
 
 #include <cjson/cJSON.h>
@@ -16,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static wim_model *model;
 static char *document; /* about 700 tokens of made-up sentences */
 
 static char *make_document(int sentences)
@@ -32,22 +33,16 @@ static char *make_document(int sentences)
     return b.s;
 }
 
-static int setup(void **state)
+static int setup_engine(void **state)
 {
-    (void)state;
-    char err[512];
-    model = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2.gguf", NULL, err, sizeof err);
-    if (!model) fprintf(stderr, "%s\n", err);
     document = make_document(40);
-    return model ? 0 : -1;
+    return setup(state);
 }
 
-static int teardown(void **state)
+static int teardown_engine(void **state)
 {
-    (void)state;
-    wim_model_free(model);
     free(document);
-    return 0;
+    return teardown(state);
 }
 
 /* ----------------------------------------------------------------------------
@@ -404,5 +399,5 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_bad_options),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup_engine, teardown_engine);
 }

@@ -10,31 +10,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tiny.h"
+
 #include "results.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static wim_model *model;
-
 static const char doc[] = "The pier was closed in May. The keeper moved north to Orrin. "
                           "Barges still came with salt and rye. The mill at Tessaly burned. "
                           "A new keeper arrived in June and opened the pier again. ";
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[512];
-    model = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2.gguf", NULL, err, sizeof err);
-    return model ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    wim_model_free(model);
-    return 0;
-}
 
 /* What the callback does besides recording: at START it sets every margin to
  * at_start (unless -2); at each MARGIN it sets that margin to at_margin (unless

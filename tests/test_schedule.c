@@ -14,28 +14,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tiny.h"
+
 #include "model.h"
 #include "results.h"
 #include "segment.h"
 
 #include <stdio.h>
-
-static wim_model *model;
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[512];
-    model = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2.gguf", NULL, err, sizeof err);
-    return model ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    wim_model_free(model);
-    return 0;
-}
 
 enum { SEGMENT_TOKENS = 64 };
 
