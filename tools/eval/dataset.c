@@ -58,27 +58,43 @@ static int add(eval_dataset *d, const cJSON *j, const char *default_id, const ch
     return 0;
 }
 
-static int load_lines(eval_dataset *d, char *text, const char *path, char *err, size_t errlen)
+int eval_each_json_line(char *text, int (*each)(const cJSON *j, int line, void *user), void *user)
 {
-    int line = 0;
-    for (char *p = text, *next; p && *p; p = next) {
+    int line = 0, rc = 0;
+    for (char *p = text, *next; rc == 0 && p && *p; p = next) {
         next = strchr(p, '\n');
         if (next) *next++ = '\0';
         line++;
         if (strspn(p, " \t\r") == strlen(p)) continue;
-        char id[32], where[48];
-        snprintf(id, sizeof id, "%d", line);
-        snprintf(where, sizeof where, " line %d", line);
         cJSON *j = cJSON_Parse(p);
-        if (!j) {
-            snprintf(err, errlen, "'%s' line %d is not JSON", path, line);
-            return -1;
-        }
-        int rc = add(d, j, id, path, where, err, errlen);
+        rc = each(j, line, user);
         cJSON_Delete(j);
-        if (rc != 0) return -1;
     }
-    return 0;
+    return rc;
+}
+
+typedef struct lines_ctx {
+    eval_dataset *d;
+    const char *path;
+    char *err;
+    size_t errlen;
+} lines_ctx;
+
+static int add_json_line(const cJSON *j, int line, void *user)
+{
+    lines_ctx *c = user;
+    char id[32], where[48];
+    snprintf(id, sizeof id, "%d", line);
+    snprintf(where, sizeof where, " line %d", line);
+    if (j) return add(c->d, j, id, c->path, where, c->err, c->errlen);
+    snprintf(c->err, c->errlen, "'%s' line %d is not JSON", c->path, line);
+    return -1;
+}
+
+static int load_lines(eval_dataset *d, char *text, const char *path, char *err, size_t errlen)
+{
+    lines_ctx c = {d, path, err, errlen};
+    return eval_each_json_line(text, add_json_line, &c);
 }
 
 static int load_json(eval_dataset *d, const cJSON *j, const char *path, char *err, size_t errlen)

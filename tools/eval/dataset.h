@@ -20,4 +20,9 @@ typedef struct eval_dataset {
 int eval_dataset_load(const char *path, eval_dataset *d, char *err, size_t errlen);
 void eval_dataset_free(eval_dataset *d);
 
+/* Calls each(j, line, user) for every non-blank line of JSON Lines text (which
+ * it cuts up), j the line parsed, or NULL where it is not JSON; line counts
+ * from 1. Stops at the first non-zero return and returns it; else 0. */
+int eval_each_json_line(char *text, int (*each)(const cJSON *j, int line, void *user), void *user);
+
 #endif

@@ -5,6 +5,7 @@
  */
 #include "report.h"
 
+#include "dataset.h"
 #include "slurp.h"
 
 #include <cjson/cJSON.h>
@@ -85,8 +86,11 @@ static void add_scores(row *r, const cJSON *line)
     }
 }
 
-static int add_line(table *t, const cJSON *line)
+/* One results line into its row; a line that is not JSON counts for nothing. */
+static int add_line(const cJSON *line, int line_number, void *user)
 {
+    (void)line_number;
+    table *t = user;
     const char *dataset = cJSON_GetStringValue(cJSON_GetObjectItem(line, "dataset"));
     const char *mode = cJSON_GetStringValue(cJSON_GetObjectItem(line, "mode"));
     if (!dataset || !mode) return 0;
@@ -117,12 +121,7 @@ static int read_rows(const char *path, table *t)
 {
     size_t len;
     char *text = slurp("results file", path, &len);
-    int rc = 0;
-    for (char *line = strtok(text, "\n"); line && rc == 0; line = strtok(NULL, "\n")) {
-        cJSON *j = cJSON_Parse(line);
-        if (j) rc = add_line(t, j);
-        cJSON_Delete(j);
-    }
+    int rc = eval_each_json_line(text, add_line, t);
     free(text);
     if (t->n) qsort(t->rows, (size_t)t->n, sizeof *t->rows, by_dataset_length_mode);
     return rc;

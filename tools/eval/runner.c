@@ -90,6 +90,17 @@ static int make_dir(const char *dir, char *err, size_t errlen)
     return -1;
 }
 
+/* A finished line's key, "dataset\tid\tmode\n", to the stream user. */
+static int add_key(const cJSON *j, int line, void *user)
+{
+    (void)line;
+    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset"));
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "id"));
+    const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(j, "mode"));
+    if (d && id && m) fprintf(user, "%s\t%s\t%s\n", d, id, m);
+    return 0;
+}
+
 /* The keys of finished lines, "dataset\tid\tmode\n" each, in one string. A
  * last line cut short by a crash is cut off the file, so appends stay whole. */
 static char *done_keys(const char *path)
@@ -112,14 +123,7 @@ static char *done_keys(const char *path)
         return NULL;
     }
     fputc('\n', k);
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *j = cJSON_Parse(line);
-        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset"));
-        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "id"));
-        const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(j, "mode"));
-        if (d && id && m) fprintf(k, "%s\t%s\t%s\n", d, id, m);
-        cJSON_Delete(j);
-    }
+    eval_each_json_line(text, add_key, k);
     if (fclose(k) != 0) {
         free(keys);
         keys = NULL;
