@@ -339,37 +339,41 @@ static int margin_done(wim_session *s, wim_job *j)
 {
     wim_strbuf margin = {0};
     wim_strbuf_append_utf8(&margin, j->raw.s ? j->raw.s : "", j->raw.len);
-    /* the event shows it whole; prompts get what fits their room */
-    size_t fits = fit_tokens(s, margin.s ? margin.s : "", margin.len, s->o.max_margin_tokens);
     const char *text = wim_strbuf_str(&margin);
+    /* events show it whole; prompts get the start of it that fits their room */
+    size_t fits = fit_tokens(s, text, margin.len, s->o.max_margin_tokens);
     s->st.n_margins++;
     wim_emit(s, (wim_event){.type = WIM_EVENT_MARGIN,
                             .segment = j->seg,
                             .question = j->q,
                             .n_tokens = j->n_gen,
                             .text = text});
-    if (margin.s) margin.s[fits] = '\0';
     bool relevant = false;
     const char *note = text;
+    size_t note_len = fits;
     int rc = 0;
     if (j->one_pass) {
         wim_verdict v = wim_verdict_parse(text);
         relevant = v.relevant;
+        /* a parsed answer's reason lies inside text; an unparsed one's is "" */
+        size_t at = v.parsed ? (size_t)(v.reason - text) : fits;
         note = v.reason;
+        note_len = at < fits ? fits - at : 0;
         emit_verdict(s, j->seg, j->q, text, v);
     } else {
-        rc = classify(s, j->seg, j->q, text, strlen(text), false, &relevant);
+        rc = classify(s, j->seg, j->q, text, fits, false, &relevant);
     }
     if (rc == 0 && !relevant && s->o.assume_relevant) {
         relevant = true;
         note = text;
+        note_len = fits;
     }
     if (rc == 0) {
         wim_note *n = &s->notes[j->q * s->doc.n + j->seg];
         s->st.n_relevant += relevant;
         n->verdict = relevant;
         wim_strbuf_clear(&n->text);
-        wim_strbuf_puts(&n->text, note);
+        wim_strbuf_append(&n->text, note, note_len);
     }
     wim_strbuf_free(&margin);
     return rc;
