@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--quick] [-m MODEL.gguf] [--lengths "2048 4096 8192 16384 32768"]
 #                [--reps 3] [--segment-tokens 4096] [-t THREADS] [--out DIR] [--llama-bench]
+#                [--bin DIR] [-ngl N] [-- WIM FLAGS...]
 #
 # For each length it times, in alternating order within each round:
 #   llm          whole document, then the question
@@ -16,11 +17,13 @@
 # (--fixed-length --assume-relevant): the worst case, the same in every run.
 # Writes DIR/runs.csv (every run), DIR/summary.csv and DIR/summary.md (medians,
 # ratios to llm from the same rounds), DIR/time.png. Not a test: timings drift.
+# On a GPU: scripts/setup.sh --cuda, then bench/run.sh --bin build-cuda/bin -ngl 99.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 model=models/qwen2-0.5b.gguf preset=qwen2-0.5b
 lengths="2048 4096 8192 16384" reps=3 threads=$(nproc) out=bench/out llama_bench="" seg=4096
+bin=build/bin ngl=0 extra=()
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) model=build/models/tiny-qwen2.gguf preset=tiny-qwen2 lengths="1024 2048" seg=512 ;;
@@ -31,15 +34,18 @@ while [ $# -gt 0 ]; do
     -t) threads=$2; shift ;;
     --out) out=$2; shift ;;
     --llama-bench) llama_bench=1 ;;
+    --bin) bin=$2; shift ;;
+    -ngl) ngl=$2; shift ;;
+    --) shift; extra=("$@"); break ;;
     *) echo "bench: unknown option $1" >&2; exit 1 ;;
   esac
   shift
 done
 
-[ -x build/bin/wim ] || bash scripts/setup.sh
+[ -x "$bin/wim" ] || bash scripts/setup.sh
 if [ ! -f "$model" ]; then
   [ -n "$preset" ] || { echo "bench: no model $model" >&2; exit 1; }
-  build/bin/wim-mkmodel --preset "$preset" -o "$model" >&2
+  "$bin/wim-mkmodel" --preset "$preset" -o "$model" >&2
 fi
 mkdir -p "$out/docs"
 schedules="llm rag wim-seq wim-ovl wim-ovl-1p ask-wim ask-llm"
@@ -61,10 +67,10 @@ flags_for() {
 # A document a little under the length, so segments divide it evenly.
 prepare() {
   local len=$1 doc=$out/docs/$1.txt
-  [ -f "$doc" ] || build/bin/wim-mkdoc -m "$model" --tokens $((len - len / 64)) -o "$doc" >&2
-  [ -f "$out/docs/$len.wimdoc" ] || build/bin/wim -m "$model" -f "$doc" -q "$q1" -t "$threads" \
+  [ -f "$doc" ] || "$bin/wim-mkdoc" -m "$model" --tokens $((len - len / 64)) -o "$doc" >&2
+  [ -f "$out/docs/$len.wimdoc" ] || "$bin/wim" -m "$model" -f "$doc" -q "$q1" -t "$threads" -ngl "$ngl" \
     --segment-tokens "$seg" \
-    --fixed-length --assume-relevant --quiet --save-doc "$out/docs/$len.wimdoc" >/dev/null
+    --fixed-length --assume-relevant --quiet "${extra[@]}" --save-doc "$out/docs/$len.wimdoc" >/dev/null
 }
 
 # One timed run; appends a row to runs.csv.
@@ -72,9 +78,9 @@ run_one() {
   local len=$1 sched=$2 round=$3 q=$q1 input
   case $sched in ask-*) q=$q2; input="" ;; *) input="-f $out/docs/$len.txt" ;; esac
   # shellcheck disable=SC2046
-  /usr/bin/time -f "%e %U %S %M" -o "$out/time.txt" build/bin/wim -m "$model" $input -q "$q" \
-    -t "$threads" --segment-tokens "$seg" --fixed-length --assume-relevant --json --quiet \
-    $(flags_for "$sched" "$len") \
+  /usr/bin/time -f "%e %U %S %M" -o "$out/time.txt" "$bin/wim" -m "$model" $input -q "$q" \
+    -t "$threads" -ngl "$ngl" --segment-tokens "$seg" --fixed-length --assume-relevant --json --quiet \
+    $(flags_for "$sched" "$len") "${extra[@]}" \
     >"$out/events.jsonl"
   local done_line start_line
   done_line=$(grep '"event":"done"' "$out/events.jsonl")

@@ -60,6 +60,9 @@ if [ -z "${WIM_BUILD_LLAMA:-}" ] && prefix=$(installed_llama); then
   echo "deps: using installed llama.cpp in $prefix" >&2
 else
   prefix=$cache/llama-$NLC_VERSION-$(cpu_key)${WIM_LLAMA_KEY:-}
+  # other build options, other libraries: their hash is part of the key too
+  [ -z "${WIM_LLAMA_CMAKE_ARGS:-}" ] ||
+    prefix=$prefix-$(echo "$WIM_LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-6)
   if [ ! -f "$prefix/.complete" ]; then
     echo "deps: building llama.cpp $NLC_VERSION into $prefix (a few minutes)" >&2
     build_llama "$prefix" || { echo "deps: llama.cpp build failed, see $cache/build.log" >&2; exit 1; }

@@ -4,17 +4,29 @@
 #
 #   scripts/setup.sh              release build in build/
 #   scripts/setup.sh --sanitize   ASan + UBSan build in build-asan/
+#   scripts/setup.sh --cuda       release build on llama.cpp built for this machine's
+#                                 NVIDIA GPU (needs the CUDA toolkit) in build-cuda/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build
 cmake_args=(-DCMAKE_BUILD_TYPE=Release)
-if [ "${1:-}" = "--sanitize" ]; then
-  build=build-asan
-  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIM_SANITIZE=ON)
-fi
+case "${1:-}" in
+  --sanitize)
+    build=build-asan
+    cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIM_SANITIZE=ON) ;;
+  --cuda)
+    build=build-cuda
+    # one GPU: NCCL (for several) would be one more library to link
+    export WIM_LLAMA_CMAKE_ARGS="-DGGML_CUDA=ON -DGGML_CUDA_NCCL=OFF ${WIM_LLAMA_CMAKE_ARGS:-}"
+    export WIM_LLAMA_KEY=-cuda ;;
+  "") ;;
+  *) echo "setup: unknown option $1 (--sanitize or --cuda)" >&2; exit 1 ;;
+esac
 
 install_packages() {
+  # WIM_NO_APT=1: the libraries come from elsewhere (found by pkg-config), e.g. offline
+  [ -n "${WIM_NO_APT:-}" ] && return
   local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
               libmicrohttpd-dev libcmocka-dev gnuplot-nox chromium) missing=()
   command -v npm >/dev/null || want+=(npm)
@@ -29,11 +41,14 @@ install_packages() {
 
 install_packages
 eval "$(scripts/deps.sh)"
+# the package folders by name where we built them, so a build folder follows a changed prefix
+[ ! -d "$LLAMA_PREFIX/lib/cmake/llama" ] ||
+  cmake_args+=(-Dllama_DIR="$LLAMA_PREFIX/lib/cmake/llama" -Dggml_DIR="$LLAMA_PREFIX/lib/cmake/ggml")
 cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_PREFIX_PATH="$LLAMA_PREFIX" \
   -DWIM_VOCAB_DIR="$VOCAB_DIR" >/dev/null
 cmake --build "$build" -j "$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
 test -x "$build/bin/wim" || { echo "setup: build failed" >&2; exit 1; }
 # the browser test's driver, pinned by tests/browser/package-lock.json
-[ -d tests/browser/node_modules/playwright-core ] ||
+[ -d tests/browser/node_modules/playwright-core ] || ! command -v npm >/dev/null ||
   (cd tests/browser && npm ci --silent --no-audit --no-fund)
 echo "setup: built $build/bin/wim and $build/bin/wim-mkmodel" >&2

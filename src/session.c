@@ -181,6 +181,8 @@ void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_se
 int wim_decode_batch(wim_session *s, struct llama_context *ctx)
 {
     int rc = llama_decode(ctx, s->batch);
+    /* a GPU decodes after llama_decode returns: wait, so the time is charged where it is spent */
+    if (rc == 0) llama_synchronize(ctx);
     if (rc == 0) return 0;
     snprintf(s->err, sizeof s->err, "llama_decode failed (%d)%s", rc,
              rc == 1 ? ": no room left in the KV cache" : "");
