@@ -180,6 +180,27 @@ int wim_model_count_tokens(const wim_model *m, const char *text, size_t len);
 wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen);
 void wim_session_free(wim_session *s);
 
+/* A pool: one main and one verdict context shared by up to n_slots sessions at
+ * once, each in sequences of its own. A thread per context decodes whatever
+ * micro-batches the sessions have waiting as one batch (continuous batching),
+ * so readings that run together share every step. Each session gets n_ctx /
+ * n_slots cells of the main context (0: the model's trained context in all).
+ * o gives the batch size and threads of the shared contexts, and the segment
+ * and margin sizes the verdict context is made for. */
+typedef struct wim_pool wim_pool;
+typedef struct wim_pool_stats {
+    long rounds;        /* llama_decode calls on the main context */
+    long merged_rounds; /* of those, ones that carried more than one session's tokens */
+    long tokens;        /* tokens they decoded */
+} wim_pool_stats;
+wim_pool *wim_pool_new(wim_model *m, const wim_options *o, int n_slots, int n_ctx, char *err,
+                       size_t errlen);
+void wim_pool_free(wim_pool *p); /* after every session in it is freed */
+void wim_pool_get_stats(wim_pool *p, wim_pool_stats *st);
+/* A session in a free slot of the pool (NULL and a reason when none is free);
+ * its n_ctx, n_batch and threads are the pool's. It cannot save or load documents. */
+wim_session *wim_session_new_in_pool(wim_pool *p, const wim_options *o, char *err, size_t errlen);
+
 /* Reads doc (doc_len bytes of UTF-8, no NUL) and answers query, reporting every
  * step to cb. Returns 0 on success (also after WIM_STOP), 1 if the callback
  * aborted, -1 on error (see wim_session_error). */

@@ -110,8 +110,17 @@ static int write_file(wim_session *s, FILE *f, const uint8_t *state, size_t stat
     return ok ? 0 : -1;
 }
 
+/* A pool's context holds other sessions' cells too, and its size is not the reading's own. */
+static int refuse_pooled(wim_session *s, const char *what)
+{
+    if (!s->pool) return 0;
+    snprintf(s->err, sizeof s->err, "a session in a pool cannot %s documents", what);
+    return -1;
+}
+
 int wim_session_save_doc(wim_session *s, const char *path)
 {
+    if (refuse_pooled(s, "save") != 0) return -1;
     if (!s->doc_whole) {
         snprintf(s->err, sizeof s->err, "no document read to the end to save");
         return -1;
@@ -305,6 +314,7 @@ int wim_session_load_doc(wim_session *s, const char *path)
 {
     loaded l = {0};
     s->err[0] = '\0';
+    if (refuse_pooled(s, "load") != 0) return -1;
     int rc = load(s, path, &l);
     cJSON_Delete(l.h);
     free(l.file);

@@ -238,7 +238,9 @@ static int size_contexts(wim_session *s)
                  "document is %d tokens; with prompts%s it needs %d, more than the context "
                  "limit of %d tokens (%s)",
                  d->tok.n, s->o.mode == WIM_MODE_WIM ? " and margins" : "", need, limit,
-                 s->o.n_ctx ? "set by -c" : "the model's trained context");
+                 s->pool      ? "a pool slot's share"
+                 : s->o.n_ctx ? "set by -c"
+                              : "the model's trained context");
         return -1;
     }
     int ctx = s->o.n_ctx ? s->o.n_ctx : round_up(need);
@@ -280,7 +282,7 @@ static int decode_verdict_prompt(wim_session *s, const wim_tokens *prompt)
     int same = 0;
     while (same < cached->n && same < prompt->n - 1 && cached->v[same] == prompt->v[same])
         same++;
-    llama_memory_seq_rm(llama_get_memory(s->cls), 0, same, -1);
+    wim_seq_rm(s, s->cls, 0, same, -1);
     cached->n = 0;
     int rc = wim_decode(s, s->cls, prompt->v + same, prompt->n - same, 0, same, true, -1);
     if (rc == 0) wim_tokens_add_tokens(cached, prompt->v, prompt->n);
@@ -504,7 +506,7 @@ static int run_llm(wim_session *s)
 static int rag_one(wim_session *s, int q)
 {
     wim_doc *d = &s->doc;
-    llama_memory_seq_rm(llama_get_memory(s->ctx), WIM_SEQ_DOC, d->pre.n, -1);
+    wim_seq_rm(s, s->ctx, WIM_SEQ_DOC, d->pre.n, -1);
     d->n_past = d->pre.n;
     int rc = 0;
     for (int i = 0; rc == 0 && i < d->n && s->stop == WIM_CONTINUE; i++) {
@@ -619,7 +621,7 @@ static int conduct(wim_session *s, int (*work)(wim_session *))
 static int read_all(wim_session *s)
 {
     wim_doc *d = &s->doc;
-    llama_memory_clear(llama_get_memory(s->ctx), true);
+    wim_seq_rm(s, s->ctx, -1, -1, -1);
     d->n_past = 0;
     d->n_read = 0;
     if (wim_decode(s, s->ctx, d->pre.v, d->pre.n, WIM_SEQ_DOC, 0, false, -1) != 0) return -1;

@@ -59,6 +59,16 @@ typedef struct wim_job {
     bool one_pass; /* a margin that stops at once on NO# */
 } wim_job;
 
+/* A pooled session's outputs of its last step in one context: the logits the
+ * shared decoder copied back for it, since the context's own are overwritten by
+ * the next shared step. */
+typedef struct wim_outputs {
+    float *logits; /* [cap_rows * n_vocab] */
+    int *row_of;   /* [cap_idx] batch index -> row of logits, -1 when none */
+    int cap_rows, cap_idx;
+    int last; /* row of the step's last output */
+} wim_outputs;
+
 /* A margin as the answer sees it: its note, the model's verdict, and the
  * person's, which wins (wim_session_overrule). */
 typedef struct wim_note {
@@ -76,6 +86,10 @@ struct wim_session {
 
     struct llama_context *ctx; /* main: the document and its forks */
     struct llama_context *cls; /* verdicts: small, never holds the document */
+    wim_pool *pool;            /* NULL, or the pool whose contexts ctx and cls are */
+    int slot;                  /* pooled: the session's slot (its sequence ids) */
+    wim_outputs out[2];        /* pooled: last step's logits, main and verdicts */
+    llama_token_data *cand;    /* pooled: [n_vocab] candidates for sampling */
     int ctx_size, cls_size;    /* their n_ctx, 0 before the first run */
     int n_seq;                 /* sequences of the main context, at most WIM_MAX_SEQ */
     bool trace;                /* WIM_TRACE is set: print every step's shape and time */
@@ -125,6 +139,33 @@ int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, 
  * tokens generated, or -1. */
 int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos pos,
                        int max, wim_strbuf *out);
+
+/* Cache edits and sampling, on a context of the session's own or its pool's:
+ * seq -1 is every sequence of the session, p0/p1 -1 the whole range. */
+void wim_seq_rm(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos p0,
+                llama_pos p1);
+void wim_seq_cp(wim_session *s, struct llama_context *ctx, llama_seq_id from, llama_seq_id to,
+                llama_pos p0, llama_pos p1);
+/* The next token from the logits of batch index idx (-1: the last output). */
+llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_context *ctx,
+                       int idx);
+struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_ctx, int n_batch,
+                                      int n_seq);
+void wim_outputs_free(wim_outputs *out);
+
+/* --- pool.c --- */
+enum { WIM_POOL_MAIN = 0, WIM_POOL_CLS = 1 };
+/* Where a pooled session would call llama_decode: decodes s->batch in context
+ * which of the pool together with the other sessions' waiting micro-batches,
+ * its logits copied to s->out[which]. llama_decode's result. */
+int wim_pool_decode(wim_session *s, int which);
+/* Cache edits in the pool's context which, with seq an id of the session's own. */
+void wim_pool_seq_rm(wim_session *s, int which, llama_seq_id seq, llama_pos p0, llama_pos p1);
+void wim_pool_seq_cp(wim_session *s, int which, llama_seq_id from, llama_seq_id to, llama_pos p0,
+                     llama_pos p1);
+/* Points the session at the pool's contexts, within its slot's share. 0, or -1 (s->err). */
+int wim_pool_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size);
+void wim_pool_leave(wim_session *s);
 
 /* --- jobs.c --- */
 /* A new job in a free sequence forked from the document's first n_cells

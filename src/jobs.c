@@ -44,13 +44,13 @@ wim_job *wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_
     llama_sampler_reset(j->smpl);
     wim_tokens_add_tokens(&j->feed, prompt->v, prompt->n);
     j->n_prompt = prompt->n;
-    llama_memory_seq_cp(llama_get_memory(s->ctx), WIM_SEQ_DOC, seq, 0, n_cells);
+    wim_seq_cp(s, s->ctx, WIM_SEQ_DOC, seq, 0, n_cells);
     return j;
 }
 
 static void job_free(wim_session *s, wim_job *j)
 {
-    llama_memory_seq_rm(llama_get_memory(s->ctx), j->seq, -1, -1);
+    wim_seq_rm(s, s->ctx, j->seq, -1, -1);
     s->seq_used[j->seq] = false;
     llama_sampler_free(j->smpl);
     wim_tokens_free(&j->feed);
@@ -102,7 +102,7 @@ static void stream_answer(wim_session *s, wim_job *j, bool final)
 /* Samples the job's next token; true when the job is finished. */
 static bool advance(wim_session *s, wim_job *j)
 {
-    llama_token tok = llama_sampler_sample(j->smpl, s->ctx, j->logits_at);
+    llama_token tok = wim_sample(s, j->smpl, s->ctx, j->logits_at);
     if (llama_vocab_is_eog(s->m->vocab, tok) && !s->o.fixed_length) return true;
     char piece[256];
     int len = wim_token_piece(s->m, tok, piece, sizeof piece);

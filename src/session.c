@@ -83,8 +83,15 @@ void wim_session_free(wim_session *s)
 {
     if (!s) return;
     wim_jobs_free(s);
-    if (s->ctx) llama_free(s->ctx);
-    if (s->cls) llama_free(s->cls);
+    if (s->pool) {
+        wim_pool_leave(s);
+    } else {
+        if (s->ctx) llama_free(s->ctx);
+        if (s->cls) llama_free(s->cls);
+    }
+    wim_outputs_free(&s->out[0]);
+    wim_outputs_free(&s->out[1]);
+    free(s->cand);
     if (s->smpl) llama_sampler_free(s->smpl);
     if (s->batch.token) llama_batch_free(s->batch);
     wim_doc_free(&s->doc);
@@ -106,18 +113,21 @@ const char *wim_session_error(const wim_session *s)
  * Contexts
  * ========================================================================= */
 
-static struct llama_context *new_context(wim_session *s, int n_ctx, int n_seq)
+/* n_batch tokens a decode, in micro-batches of o->n_batch (more only for a pool's merged steps). */
+struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_ctx, int n_batch,
+                                      int n_seq)
 {
     struct llama_context_params p = llama_context_default_params();
     p.n_ctx = (uint32_t)n_ctx;
-    p.n_batch = p.n_ubatch = (uint32_t)s->o.n_batch;
+    p.n_batch = (uint32_t)n_batch;
+    p.n_ubatch = (uint32_t)o->n_batch;
     p.n_seq_max = (uint32_t)n_seq;
     /* llama.cpp keeps room for one output per sequence in every micro-batch */
-    p.n_outputs_max = (uint32_t)(n_seq > s->o.n_batch ? n_seq : s->o.n_batch);
+    p.n_outputs_max = (uint32_t)(n_seq > n_batch ? n_seq : n_batch);
     p.kv_unified = true;
-    p.n_threads = p.n_threads_batch = s->o.n_threads;
+    p.n_threads = p.n_threads_batch = o->n_threads;
     p.no_perf = true;
-    return llama_init_from_model(s->m->model, p);
+    return llama_init_from_model(m->model, p);
 }
 
 /* One context, recreated only when its size must change: 0 kept, 1 new, -1 failed. */
@@ -125,7 +135,7 @@ static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, in
 {
     if (*ctx && *size == want && (int)llama_n_seq_max(*ctx) == n_seq) return 0;
     if (*ctx) llama_free(*ctx);
-    *ctx = new_context(s, want, n_seq);
+    *ctx = wim_context_new(s->m, &s->o, want, s->o.n_batch, n_seq);
     *size = *ctx ? want : 0;
     if (*ctx) return 1;
     snprintf(s->err, sizeof s->err, "cannot create a context of %d tokens%s%s", want,
@@ -135,6 +145,7 @@ static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, in
 
 int wim_session_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size)
 {
+    if (s->pool) return wim_pool_reserve(s, ctx_size, n_seq, cls_size);
     if (n_seq > WIM_MAX_SEQ) n_seq = WIM_MAX_SEQ;
     int made = reserve_one(s, &s->ctx, &s->ctx_size, ctx_size, n_seq);
     if (made < 0) return -1;
@@ -180,9 +191,14 @@ void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_se
 
 int wim_decode_batch(wim_session *s, struct llama_context *ctx)
 {
-    int rc = llama_decode(ctx, s->batch);
-    /* a GPU decodes after llama_decode returns: wait, so the time is charged where it is spent */
-    if (rc == 0) llama_synchronize(ctx);
+    int rc;
+    if (s->pool) {
+        rc = wim_pool_decode(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS);
+    } else {
+        rc = llama_decode(ctx, s->batch);
+        /* a GPU decodes after llama_decode returns: wait, so time is charged where spent */
+        if (rc == 0) llama_synchronize(ctx);
+    }
     if (rc == 0) return 0;
     snprintf(s->err, sizeof s->err, "llama_decode failed (%d)%s", rc,
              rc == 1 ? ": no room left in the KV cache" : "");
@@ -220,7 +236,7 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
     llama_sampler_reset(s->smpl);
     int n = 0;
     while (n < max) {
-        llama_token tok = llama_sampler_sample(s->smpl, ctx, -1);
+        llama_token tok = wim_sample(s, s->smpl, ctx, -1);
         if (llama_vocab_is_eog(s->m->vocab, tok) && !s->o.fixed_length) break;
         char piece[256];
         int len = wim_token_piece(s->m, tok, piece, sizeof piece);
@@ -234,4 +250,50 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
     }
     s->st.n_decode_tokens += n;
     return n;
+}
+
+/* ============================================================================
+ * Cache edits and sampling, alone or in a pool
+ * ========================================================================= */
+
+void wim_seq_rm(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos p0,
+                llama_pos p1)
+{
+    if (s->pool)
+        wim_pool_seq_rm(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS, seq, p0, p1);
+    else
+        llama_memory_seq_rm(llama_get_memory(ctx), seq, p0, p1);
+}
+
+void wim_seq_cp(wim_session *s, struct llama_context *ctx, llama_seq_id from, llama_seq_id to,
+                llama_pos p0, llama_pos p1)
+{
+    if (s->pool)
+        wim_pool_seq_cp(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS, from, to, p0, p1);
+    else
+        llama_memory_seq_cp(llama_get_memory(ctx), from, to, p0, p1);
+}
+
+/* What llama_sampler_sample does, on the logits the pool copied back. */
+llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_context *ctx,
+                       int idx)
+{
+    if (!s->pool) return llama_sampler_sample(smpl, ctx, idx);
+    const wim_outputs *out = &s->out[ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS];
+    int n_vocab = llama_vocab_n_tokens(s->m->vocab);
+    const float *logits = out->logits + (size_t)(idx < 0 ? out->last : out->row_of[idx]) * n_vocab;
+    for (llama_token t = 0; t < n_vocab; t++)
+        s->cand[t] = (llama_token_data){t, logits[t], 0.0f};
+    llama_token_data_array a = {s->cand, (size_t)n_vocab, -1, false};
+    llama_sampler_apply(smpl, &a);
+    llama_token tok = a.data[a.selected].id;
+    llama_sampler_accept(smpl, tok);
+    return tok;
+}
+
+void wim_outputs_free(wim_outputs *out)
+{
+    free(out->logits);
+    free(out->row_of);
+    memset(out, 0, sizeof *out);
 }

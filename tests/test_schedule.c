@@ -16,34 +16,12 @@
 
 #include "tiny.h"
 
-#include "model.h"
+#include "barges.h"
 #include "results.h"
-#include "segment.h"
 
 #include <stdio.h>
 
 enum { SEGMENT_TOKENS = 64 };
-
-/* The shortest made-up document that cuts into exactly n segments. */
-static char *document_of(int n)
-{
-    wim_strbuf b = {0};
-    for (int i = 0;; i++) {
-        char line[160];
-        snprintf(line, sizeof line, "Barge %d carried %d sacks of grain to the mill at %s. ", i,
-                 (i * 53) % 97, i % 3 ? "Orrin" : "Tessaly");
-        wim_strbuf_puts(&b, line);
-        wim_span *spans = NULL;
-        size_t got = 0;
-        char err[128];
-        assert_int_equal(wim_segment(b.s, b.len, SEGMENT_TOKENS, wim_count_tokens, model, &spans,
-                                     &got, err, sizeof err),
-                         0);
-        free(spans);
-        if ((int)got == n) return b.s;
-        assert_true((int)got < n);
-    }
-}
 
 static void run(wim_schedule schedule, const char *doc, const char *const *queries, int nq,
                 results *r)
@@ -66,7 +44,7 @@ static void run(wim_schedule schedule, const char *doc, const char *const *queri
 static void compare(int segments, int nq)
 {
     static const char *const queries[] = {"Where did barge 3 go?", "How many sacks in all?"};
-    char *doc = document_of(segments);
+    char *doc = barges_document(segments, SEGMENT_TOKENS);
     results seq = {0}, ovl = {0};
     run(WIM_SCHEDULE_SEQUENTIAL, doc, queries, nq, &seq);
     run(WIM_SCHEDULE_OVERLAP, doc, queries, nq, &ovl);

@@ -112,10 +112,16 @@ static void test_eight_clients_at_once(void **state)
     http_answer h = http(port, "GET", "/health", NULL, NULL);
     assert_int_equal(h.status, 200);
     assert_non_null(strstr(h.body, "\"reading\":0,\"queued\":0"));
+    cJSON *health = cJSON_Parse(h.body);
     free(h.body);
+    double steps = cJSON_GetNumberValue(cJSON_GetObjectItem(health, "steps"));
+    double merged = cJSON_GetNumberValue(cJSON_GetObjectItem(health, "merged_steps"));
+    cJSON_Delete(health);
     printf("load: %d readings done, %d refused (503), %d broken; RSS %ld kB after the first, "
-           "%ld kB after all (%.1f%%)\n",
-           all.done, all.refused, all.broken, first, after, 100.0 * (after - first) / first);
+           "%ld kB after all (%.1f%%); %.0f steps, %.0f of them two readings' at once\n",
+           all.done, all.refused, all.broken, first, after, 100.0 * (after - first) / first, steps,
+           merged);
+    assert_true(steps > 0 && merged <= steps);
     assert_int_equal(all.broken, 0);
     assert_int_equal(all.done + all.refused, CLIENTS * EACH);
     assert_true(all.done > 0);

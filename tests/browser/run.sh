@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 [ -d node_modules/playwright-core ] || npm ci --silent --no-audit --no-fund
 mkdir -p "$out"
 log=$out/server.log
-"$server" -m "$model" --port 0 -t 1 2>"$log" &
+# 8192 cells for each of the two readings: the page's 64-token segments are many
+"$server" -m "$model" --port 0 -t 1 -c 16384 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 url=

@@ -46,7 +46,7 @@ struct reading {
 };
 
 struct readings {
-    wim_model *m;
+    wim_pool *pool; /* the contexts every reading shares, a slot per worker */
     pthread_mutex_t lock;
     pthread_cond_t work;
     pthread_t *workers;
@@ -150,7 +150,7 @@ static void append_error(reading *r, const char *message)
 static void read_one(readings *rs, reading *r)
 {
     char err[512];
-    wim_session *s = wim_session_new(rs->m, &r->o, err, sizeof err);
+    wim_session *s = wim_session_new_in_pool(rs->pool, &r->o, err, sizeof err);
     run_ctx c = {r, s};
     int rc = s ? wim_session_run(s, r->document, strlen(r->document), r->query, on_event, &c) : -1;
     pthread_mutex_lock(&rs->lock);
@@ -189,9 +189,9 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&rs->lock);
         read_one(rs, r);
         reading_release(r);
-        /* a reading's contexts are big and short-lived: give their memory back
-         * now, not whenever the allocator decides, so many requests do not
-         * leave the server ever larger */
+        /* a reading's buffers (document, tokens, events) are big and short-lived:
+         * give their memory back now, not whenever the allocator decides, so
+         * many requests do not leave the server ever larger */
         malloc_trim(0);
         pthread_mutex_lock(&rs->lock);
     }
@@ -203,11 +203,11 @@ static void *worker(void *arg)
  * The queue
  * ========================================================================= */
 
-readings *readings_start(wim_model *m, int n_workers, int max_queued)
+readings *readings_start(wim_pool *pool, int n_workers, int max_queued)
 {
     readings *rs = calloc(1, sizeof *rs);
     if (!rs) return NULL;
-    rs->m = m;
+    rs->pool = pool;
     rs->max_queued = max_queued;
     pthread_mutex_init(&rs->lock, NULL);
     pthread_cond_init(&rs->work, NULL);

@@ -327,6 +327,10 @@ static enum MHD_Result health(const server *sv, struct MHD_Connection *c)
     cJSON_AddStringToObject(j, "status", "ok");
     cJSON_AddNumberToObject(j, "reading", now);
     cJSON_AddNumberToObject(j, "queued", queued);
+    wim_pool_stats st;
+    wim_pool_get_stats(sv->pool, &st);
+    cJSON_AddNumberToObject(j, "steps", (double)st.rounds);
+    cJSON_AddNumberToObject(j, "merged_steps", (double)st.merged_rounds);
     return send_json(c, 200, j);
 }
 

@@ -16,6 +16,7 @@ typedef struct server {
     const char *model_name; /* the file's base name */
     wim_options defaults;   /* the engine flags given at start */
     readings *rs;
+    wim_pool *pool;      /* the contexts the readings share */
     const char *api_key; /* NULL = none */
     const char *web_dir; /* the page's files */
     long max_doc_tokens; /* 0 = the context decides */

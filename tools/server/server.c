@@ -39,14 +39,15 @@ static const char usage_head[] =
     "  -m, --model FILE           GGUF model\n"
     "      --host ADDR            address to listen on (127.0.0.1: this machine only)\n"
     "      --port N               (8080; 0 = any free port, printed at start)\n"
-    "      --parallel N           readings at once, each in its own session (2)\n"
+    "      --parallel N           readings at once, sharing one context (2)\n"
     "      --queue N              readings that may wait beyond those (16); more get 503\n"
     "      --api-key KEY          require \"Authorization: Bearer KEY\" on /v1/\n"
     "      --max-doc-tokens N     refuse longer documents with 413 (the context decides)\n"
     "      --max-body BYTES       refuse larger bodies with 413 (67108864)\n"
     "      --web DIR              the page's files (" WIM_WEB_DIR ")\n"
     "  -h, --help                 this text\n"
-    "defaults for the requests' settings:\n";
+    "defaults for the requests' settings (-c: the shared context's cells, split among\n"
+    "the --parallel readings; 0 = the model's trained context):\n";
 
 static void parse_args(settings *s, int argc, char **argv)
 {
@@ -129,12 +130,15 @@ int main(int argc, char **argv)
                  .max_doc_tokens = s.max_doc_tokens,
                  .max_body = (size_t)s.max_body,
                  .parallel = s.parallel};
-    sv.rs = readings_start(m, s.parallel, s.queue);
+    sv.pool = wim_pool_new(m, &s.o, s.parallel, s.o.n_ctx, err, sizeof err);
+    if (!sv.pool) args_die("%s", err);
+    sv.rs = readings_start(sv.pool, s.parallel, s.queue);
     if (!sv.rs) args_die("cannot start %d reading threads", s.parallel);
     struct MHD_Daemon *d = listen_on(&s, &sv);
     if (!d) {
         readings_stop(sv.rs);
         readings_free(sv.rs);
+        wim_pool_free(sv.pool);
         wim_model_free(m);
         args_die("cannot listen on %s:%d (in use, or not allowed)", s.host, s.port);
     }
@@ -147,6 +151,7 @@ int main(int argc, char **argv)
     readings_stop(sv.rs); /* ends every stream, so their connections close */
     MHD_stop_daemon(d);
     readings_free(sv.rs);
+    wim_pool_free(sv.pool);
     wim_model_free(m);
     return 0;
 }
