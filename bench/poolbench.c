@@ -106,13 +106,16 @@ int main(int argc, char **argv)
     wim_model_params_default(&mp);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (args_is(a, "-m", "--model") || args_is(a, "-f", "--file") ||
-            args_is(a, NULL, "--readings") || args_is(a, NULL, "--reps")) {
+        const char **text = args_is(a, "-m", "--model")  ? &model_path
+                            : args_is(a, "-f", "--file") ? &doc_path
+                                                         : NULL;
+        int *count = args_is(a, NULL, "--readings") ? &k
+                     : args_is(a, NULL, "--reps")   ? &reps
+                                                    : NULL;
+        if (text || count) {
             if (!v) args_die("%s needs a value", a);
-            if (args_is(a, "-m", "--model")) model_path = v;
-            if (args_is(a, "-f", "--file")) doc_path = v;
-            if (args_is(a, NULL, "--readings")) k = (int)args_whole(a, v, 1, MAX_READINGS);
-            if (args_is(a, NULL, "--reps")) reps = (int)args_whole(a, v, 1, MAX_REPS);
+            if (text) *text = v;
+            if (count) *count = (int)args_whole(a, v, 1, count == &k ? MAX_READINGS : MAX_REPS);
             i++;
         } else if (!args_engine(argc, argv, &i, &o, &mp)) {
             args_die("unknown option '%s'", a);

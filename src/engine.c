@@ -172,7 +172,7 @@ static int read_segment(wim_session *s, int i)
  * Sizing the contexts
  * ========================================================================= */
 
-static int round_up(int n)
+int wim_round_up(int n)
 {
     return (n + CTX_ROUND - 1) / CTX_ROUND * CTX_ROUND;
 }
@@ -225,7 +225,7 @@ static int cls_need(wim_session *s)
     wim_tokens_free(&t);
     int prompt = prompt_size(s, seg ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY,
                              seg ? "segment" : "margin");
-    return round_up(header + prompt + largest + o->max_verdict_tokens + SLACK_TOKENS);
+    return wim_round_up(header + prompt + largest + o->max_verdict_tokens + SLACK_TOKENS);
 }
 
 static int size_contexts(wim_session *s)
@@ -243,7 +243,7 @@ static int size_contexts(wim_session *s)
                               : "the model's trained context");
         return -1;
     }
-    int ctx = s->o.n_ctx ? s->o.n_ctx : round_up(need);
+    int ctx = s->o.n_ctx ? s->o.n_ctx : wim_round_up(need);
     if (ctx > limit) ctx = limit;
     s->st.n_ctx = ctx;
     return wim_session_reserve(s, ctx, seqs_need(s), cls_need(s));

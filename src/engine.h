@@ -153,6 +153,10 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_
                                       int n_seq);
 void wim_outputs_free(wim_outputs *out);
 
+/* --- engine.c --- */
+/* n rounded up to a whole number of 256-cell blocks: how contexts are sized. */
+int wim_round_up(int n);
+
 /* --- pool.c --- */
 enum { WIM_POOL_MAIN = 0, WIM_POOL_CLS = 1 };
 /* Where a pooled session would call llama_decode: decodes s->batch in context

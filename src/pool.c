@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { LLAMA_SEQ_LIMIT = 256, CLS_ROOM = 1024, ROUND = 256 };
+enum { CLS_ROOM = 1024 };
 
 /* One session's micro-batch, waiting on its stack for the decoder. */
 typedef struct request {
@@ -281,19 +281,15 @@ static void stop_shared(wim_pool *p, shared *sh)
     if (sh->ctx) llama_free(sh->ctx);
 }
 
-static int round_up(int n)
-{
-    return (n + ROUND - 1) / ROUND * ROUND;
-}
-
 wim_pool *wim_pool_new(wim_model *m, const wim_options *o, int n_slots, int n_ctx, char *err,
                        size_t errlen)
 {
     if (wim_options_check(o, err, errlen) != 0) return NULL;
-    int stride = n_slots > 0 ? LLAMA_SEQ_LIMIT / n_slots : 0;
+    int seq_limit = (int)llama_max_parallel_sequences();
+    int stride = n_slots > 0 ? seq_limit / n_slots : 0;
     if (stride > WIM_MAX_SEQ) stride = WIM_MAX_SEQ;
     if (stride < 2) {
-        snprintf(err, errlen, "a pool has 1 to %d slots, not %d", LLAMA_SEQ_LIMIT / 2, n_slots);
+        snprintf(err, errlen, "a pool has 1 to %d slots, not %d", seq_limit / 2, n_slots);
         return NULL;
     }
     wim_pool *p = calloc(1, sizeof *p);
@@ -310,7 +306,7 @@ wim_pool *wim_pool_new(wim_model *m, const wim_options *o, int n_slots, int n_ct
     p->slot_ctx = (n_ctx > 0 ? n_ctx : m->n_ctx_train) / n_slots;
     /* a verdict prompt holds one margin or raw segment, the question and the template */
     int most = o->segment_tokens > o->max_margin_tokens ? o->segment_tokens : o->max_margin_tokens;
-    p->slot_cls = round_up(most + o->max_verdict_tokens + CLS_ROOM);
+    p->slot_cls = wim_round_up(most + o->max_verdict_tokens + CLS_ROOM);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (start_shared(p, &p->sh[WIM_POOL_MAIN], p->slot_ctx * n_slots, stride) != 0 ||

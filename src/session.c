@@ -189,11 +189,17 @@ void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_se
     b->logits[i] = logits;
 }
 
+/* Which of the pool's contexts ctx is. */
+static int pooled(const wim_session *s, const struct llama_context *ctx)
+{
+    return ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS;
+}
+
 int wim_decode_batch(wim_session *s, struct llama_context *ctx)
 {
     int rc;
     if (s->pool) {
-        rc = wim_pool_decode(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS);
+        rc = wim_pool_decode(s, pooled(s, ctx));
     } else {
         rc = llama_decode(ctx, s->batch);
         /* a GPU decodes after llama_decode returns: wait, so time is charged where spent */
@@ -260,7 +266,7 @@ void wim_seq_rm(wim_session *s, struct llama_context *ctx, llama_seq_id seq, lla
                 llama_pos p1)
 {
     if (s->pool)
-        wim_pool_seq_rm(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS, seq, p0, p1);
+        wim_pool_seq_rm(s, pooled(s, ctx), seq, p0, p1);
     else
         llama_memory_seq_rm(llama_get_memory(ctx), seq, p0, p1);
 }
@@ -269,7 +275,7 @@ void wim_seq_cp(wim_session *s, struct llama_context *ctx, llama_seq_id from, ll
                 llama_pos p0, llama_pos p1)
 {
     if (s->pool)
-        wim_pool_seq_cp(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS, from, to, p0, p1);
+        wim_pool_seq_cp(s, pooled(s, ctx), from, to, p0, p1);
     else
         llama_memory_seq_cp(llama_get_memory(ctx), from, to, p0, p1);
 }
@@ -279,7 +285,7 @@ llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_
                        int idx)
 {
     if (!s->pool) return llama_sampler_sample(smpl, ctx, idx);
-    const wim_outputs *out = &s->out[ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS];
+    const wim_outputs *out = &s->out[pooled(s, ctx)];
     int n_vocab = llama_vocab_n_tokens(s->m->vocab);
     const float *logits = out->logits + (size_t)(idx < 0 ? out->last : out->row_of[idx]) * n_vocab;
     for (llama_token t = 0; t < n_vocab; t++)

@@ -201,4 +201,23 @@ static inline int stop_server(pid_t pid)
     return -1;
 }
 
+/* The one wim-server a test program talks to, on the tiny made model: its
+ * group setup starts it with serve_tiny(), its teardown is stop_tiny_server. */
+static int port;
+static pid_t server;
+
+static inline int serve_tiny(const char *const *extra)
+{
+    port = free_port();
+    server =
+        start_server(WIM_BIN_DIR "/wim-server", WIM_TEST_MODELS "/tiny-qwen2.gguf", port, extra);
+    return server > 0 ? 0 : -1;
+}
+
+static inline int stop_tiny_server(void **state)
+{
+    (void)state;
+    return stop_server(server) == 0 ? 0 : -1;
+}
+
 #endif

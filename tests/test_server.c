@@ -11,12 +11,7 @@
 
 #include "http.h"
 
-#define SERVER WIM_BIN_DIR "/wim-server"
-#define TINY   WIM_TEST_MODELS "/tiny-qwen2.gguf"
-#define KEY    "secret"
-
-static int port;
-static pid_t server;
+#define KEY "secret"
 
 static int setup(void **state)
 {
@@ -24,15 +19,7 @@ static int setup(void **state)
     static const char *const extra[] = {
         "--api-key",        KEY,    "--parallel", "1",      "--queue", "1",
         "--max-doc-tokens", "6000", "--max-body", "300000", NULL};
-    port = free_port();
-    server = start_server(SERVER, TINY, port, extra);
-    return server > 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return stop_server(server) == 0 ? 0 : -1;
+    return serve_tiny(extra);
 }
 
 /* A document of n made-up sentences, as a JSON body with a question and
@@ -348,5 +335,5 @@ int main(void)
         cmocka_unit_test(test_a_full_queue_says_so),
         cmocka_unit_test(test_model_and_page),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, stop_tiny_server);
 }

@@ -14,12 +14,8 @@
 
 #include <pthread.h>
 
-#define SERVER WIM_BIN_DIR "/wim-server"
-#define TINY   WIM_TEST_MODELS "/tiny-qwen2.gguf"
-
 enum { CLIENTS = 8, EACH = 10 };
 
-static int port;
 static const char body[] =
     "{\"query\": \"Which barge came last?\", \"options\": {\"segment_tokens\": 48, "
     "\"max_margin_tokens\": 8, \"max_answer_tokens\": 8}, \"document\": \"Barge one brought rye "
@@ -75,21 +71,11 @@ static long rss_kb(pid_t pid)
     return kb;
 }
 
-static pid_t server;
-
 static int setup(void **state)
 {
     (void)state;
     static const char *const extra[] = {"--parallel", "2", "--queue", "16", NULL};
-    port = free_port();
-    server = start_server(SERVER, TINY, port, extra);
-    return server > 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return stop_server(server) == 0 ? 0 : -1;
+    return serve_tiny(extra);
 }
 
 static void test_eight_clients_at_once(void **state)
@@ -132,5 +118,5 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_eight_clients_at_once)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, stop_tiny_server);
 }

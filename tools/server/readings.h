@@ -15,8 +15,8 @@
 typedef struct reading reading;
 typedef struct readings readings;
 
-/* Starts n_workers threads reading on model m. max_queued readings may wait
- * beyond those being read. */
+/* Starts n_workers threads reading, each in a slot of pool. max_queued
+ * readings may wait beyond those being read. */
 readings *readings_start(wim_pool *pool, int n_workers, int max_queued);
 /* Stops the workers (a reading in progress is stopped and finished first) and
  * ends every stream, so that connections waiting on them can close. */
