@@ -63,8 +63,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: wim-stepcost -m MODEL.gguf [-t N] [--depth D] [--reps N<=64]\n");
         return 1;
     }
-    llama_backend_init();
-    struct llama_model *model = llama_model_load_from_file(path, llama_model_default_params());
+    struct llama_model *model = llama_model_load_from_file(path, wim_llama_model_params(NULL));
     if (!model) return 1;
     struct llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)depth + 1024;

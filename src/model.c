@@ -46,6 +46,35 @@ void wim_model_params_default(wim_model_params *p)
     p->n_gpu_layers = 0;
 }
 
+/* True when the CPU backend would repack weights into AMX tiles. Its matrix
+ * product crashes or computes garbage on quantized weights (llama.cpp issues
+ * 20824 and 16315, unfixed in the pinned release), so such CPUs get no extra
+ * buffer types; other CPUs keep theirs (the faster repacked Q4_0 kernels). */
+static bool cpu_repacks_into_amx(void)
+{
+    ggml_backend_reg_t reg = ggml_backend_reg_by_name("CPU");
+    ggml_backend_dev_t dev = reg ? ggml_backend_reg_dev_get(reg, 0) : NULL;
+    ggml_backend_dev_get_extra_bufts_t get =
+        reg ? (ggml_backend_dev_get_extra_bufts_t)ggml_backend_reg_get_proc_address(
+                  reg, "ggml_backend_dev_get_extra_bufts")
+            : NULL;
+    for (ggml_backend_buffer_type_t *b = get && dev ? get(dev) : NULL; b && *b; b++)
+        if (strstr(ggml_backend_buft_name(*b), "AMX")) return true;
+    return false;
+}
+
+struct llama_model_params wim_llama_model_params(const wim_model_params *p)
+{
+    wim_model_params d;
+    wim_model_params_default(&d);
+    if (!p) p = &d;
+    backend_init_once();
+    struct llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = p->n_gpu_layers;
+    mp.use_extra_bufts = !cpu_repacks_into_amx();
+    return mp;
+}
+
 /* Checks what llama.cpp would only report as a generic failure. */
 static int check_model_file(const char *path, char *err, size_t errlen)
 {
@@ -67,9 +96,7 @@ static int check_model_file(const char *path, char *err, size_t errlen)
 wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err, size_t errlen)
 {
     if (check_model_file(path, err, errlen) != 0) return NULL;
-    backend_init_once();
-    struct llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = p ? p->n_gpu_layers : 0;
+    struct llama_model_params mp = wim_llama_model_params(p);
     last_error[0] = '\0';
     struct llama_model *lm = llama_model_load_from_file(path, mp);
     if (!lm) {

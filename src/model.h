@@ -22,6 +22,11 @@ typedef struct wim_tokens {
     int cap;
 } wim_tokens;
 
+/* llama.cpp's loading parameters for p (NULL: defaults), on every program's
+ * path to a model: where the CPU would put quantized weights into AMX tiles,
+ * which crashes, it keeps them in plain buffers. Initialises the backends. */
+struct llama_model_params wim_llama_model_params(const wim_model_params *p);
+
 /* Appends the tokens of text. parse_special turns chat markers into special
  * tokens: only for our own templates and headers, never for user text. */
 int wim_tokens_add_text(const wim_model *m, wim_tokens *t, const char *text, size_t len,
