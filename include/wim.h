@@ -52,8 +52,39 @@ typedef enum wim_classify { WIM_CLASSIFY_TWO_PASS, WIM_CLASSIFY_ONE_PASS } wim_c
  * round differently and flip a near-tie. */
 typedef enum wim_schedule { WIM_SCHEDULE_SEQUENTIAL, WIM_SCHEDULE_OVERLAP } wim_schedule;
 
+/* The KV cache's element type (llama.cpp's -ctk/-ctv): q8_0 halves the memory
+ * of a long document's cache. A quantized V cache needs flash attention. */
+typedef enum wim_cache_type {
+    WIM_CACHE_F16,
+    WIM_CACHE_F32,
+    WIM_CACHE_BF16,
+    WIM_CACHE_Q8_0,
+    WIM_CACHE_Q4_0,
+    WIM_CACHE_Q4_1,
+    WIM_CACHE_IQ4_NL,
+    WIM_CACHE_Q5_0,
+    WIM_CACHE_Q5_1
+} wim_cache_type;
+
+typedef enum wim_flash_attn {
+    WIM_FLASH_ATTN_AUTO,
+    WIM_FLASH_ATTN_ON,
+    WIM_FLASH_ATTN_OFF
+} wim_flash_attn;
+
+/* RoPE scaling for a context beyond the trained one: the model's own (from
+ * its file), none, linear or YaRN (with rope_scale, the context's factor). */
+typedef enum wim_rope_scaling {
+    WIM_ROPE_MODEL,
+    WIM_ROPE_NONE,
+    WIM_ROPE_LINEAR,
+    WIM_ROPE_YARN
+} wim_rope_scaling;
+
 typedef struct wim_model_params {
     int n_gpu_layers; /* layers to offload; 0 = CPU only */
+    bool use_mmap;    /* map the file instead of reading it (true) */
+    bool use_mlock;   /* keep the weights in RAM, never swapped (false) */
 } wim_model_params;
 
 typedef struct wim_options {
@@ -70,9 +101,17 @@ typedef struct wim_options {
     int n_threads;                 /* 0 = one per online CPU */
     int n_ctx;                     /* 0 = enough for document and prompts, capped by the model */
     int n_batch;                   /* prefill micro-batch in tokens (512) */
+    int n_ubatch;                  /* physical batch of one compute step; 0 = n_batch */
+    wim_cache_type cache_type_k;   /* K cache type (f16) */
+    wim_cache_type cache_type_v;   /* V cache type (f16) */
+    wim_flash_attn flash_attn;     /* flash attention (auto: where the backend has it) */
+    wim_rope_scaling rope_scaling; /* for contexts past the trained one (the model's) */
+    float rope_scale;              /* context scaling factor; 0 = the model's */
     const char *templates_dir;     /* directory of *.txt prompt overrides, or NULL */
     const char *user_header;       /* chat text before user content, or NULL = model's */
     const char *generation_header; /* chat text after user content, or NULL = model's */
+    bool think;                    /* let thinking models think before margins, verdicts
+                                      and answers (off: their template's no-thinking turn) */
     /* For benchmarks: the worst case, fixed so that runs compare. */
     bool fixed_length;    /* generate to every token limit, ignoring end-of-generation */
     bool assume_relevant; /* keep every margin for the answer, whatever its verdict */
@@ -247,6 +286,9 @@ int wim_yes_no(const char *text);
 const char *wim_mode_name(wim_mode m);
 const char *wim_classify_name(wim_classify c);
 const char *wim_schedule_name(wim_schedule s);
+const char *wim_cache_type_name(wim_cache_type t);
+const char *wim_flash_attn_name(wim_flash_attn f);
+const char *wim_rope_scaling_name(wim_rope_scaling r);
 const char *wim_event_name(wim_event_type t);
 
 #ifdef __cplusplus

@@ -3,11 +3,13 @@
 #
 # llama.cpp reaches us inside the npm package node-llama-cpp, which carries the
 # release source as a git bundle. We pin the package version and both checksums,
-# build only the static llama and ggml libraries, and cache the result outside
-# the clone, keyed by version and CPU, so later runs and CI reuse it.
-# An installed llama.cpp (CMake package "llama") is preferred where one exists.
+# build the static llama and ggml libraries and llama.cpp's own "common" library
+# (its Jinja chat templates), and cache the result outside the clone, keyed by
+# version and CPU, so later runs and CI reuse it. An installed llama.cpp (CMake
+# package "llama" with its llama-common library) is preferred where one exists.
 #
-# Prints two lines for the caller: LLAMA_PREFIX=... and VOCAB_DIR=...
+# Prints three lines for the caller: LLAMA_PREFIX=..., LLAMA_SRC=... (common's
+# headers) and VOCAB_DIR=...
 set -euo pipefail
 
 NLC_VERSION=3.22.1
@@ -36,7 +38,9 @@ cpu_key() { grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-8; }
 
 installed_llama() {
   for d in /usr/local/lib/cmake/llama /usr/lib/cmake/llama /usr/lib/*/cmake/llama; do
-    [ -f "$d/llama-config.cmake" ] && { dirname "$(dirname "$(dirname "$d")")"; return 0; }
+    # the chat templates need its common library too
+    [ -f "$d/llama-config.cmake" ] && ls "$d"/../../libllama-common.* >/dev/null 2>&1 &&
+      { dirname "$(dirname "$(dirname "$d")")"; return 0; }
   done
   return 1
 }
@@ -45,12 +49,14 @@ build_llama() {
   local prefix=$1 build=$cache/build-$NLC_VERSION
   rm -rf "$build"
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
-    -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF \
+    -DLLAMA_BUILD_COMMON=ON -DLLAMA_SUBPROCESS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF \
     -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF \
     -DLLAMA_OPENSSL=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
     -DCMAKE_INSTALL_PREFIX="$prefix" ${WIM_LLAMA_CMAKE_ARGS:-} >"$cache/build.log" 2>&1
   cmake --build "$build" -j "$(nproc)" >>"$cache/build.log" 2>&1
   cmake --install "$build" >>"$cache/build.log" 2>&1
+  # llama-common's install leaves out the two static libraries it links
+  cp "$build"/common/libllama-common-base.a "$build"/vendor/cpp-httplib/libcpp-httplib.a "$prefix/lib/"
   rm -rf "$build"
 }
 
@@ -59,7 +65,8 @@ prefix=""
 if [ -z "${WIM_BUILD_LLAMA:-}" ] && prefix=$(installed_llama); then
   echo "deps: using installed llama.cpp in $prefix" >&2
 else
-  prefix=$cache/llama-$NLC_VERSION-$(cpu_key)${WIM_LLAMA_KEY:-}
+  # -common: built with llama.cpp's common library (older caches lack it)
+  prefix=$cache/llama-$NLC_VERSION-$(cpu_key)-common${WIM_LLAMA_KEY:-}
   # other build options, other libraries: their hash is part of the key too
   [ -z "${WIM_LLAMA_CMAKE_ARGS:-}" ] ||
     prefix=$prefix-$(echo "$WIM_LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-6)
@@ -70,4 +77,5 @@ else
   fi
 fi
 echo "LLAMA_PREFIX=$prefix"
+echo "LLAMA_SRC=$src"
 echo "VOCAB_DIR=$src/models"

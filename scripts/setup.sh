@@ -45,7 +45,7 @@ eval "$(scripts/deps.sh)"
 [ ! -d "$LLAMA_PREFIX/lib/cmake/llama" ] ||
   cmake_args+=(-Dllama_DIR="$LLAMA_PREFIX/lib/cmake/llama" -Dggml_DIR="$LLAMA_PREFIX/lib/cmake/ggml")
 cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_PREFIX_PATH="$LLAMA_PREFIX" \
-  -DWIM_VOCAB_DIR="$VOCAB_DIR" >/dev/null
+  -DWIM_VOCAB_DIR="$VOCAB_DIR" -DWIM_LLAMA_SRC="$LLAMA_SRC" >/dev/null
 cmake --build "$build" -j "$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
 test -x "$build/bin/wim" || { echo "setup: build failed" >&2; exit 1; }
 # the browser test's driver, pinned by tests/browser/package-lock.json

@@ -12,27 +12,6 @@
 /* Stands for the user's words; chosen so no template produces it by itself. */
 static const char marker[] = "\x1fWIM-USER-CONTENT\x1f";
 
-static char *format_with_marker(const char *tmpl, const char *system)
-{
-    const llama_chat_message msgs[2] = {{"system", system}, {"user", marker}};
-    int cap = (int)(strlen(system) + sizeof marker) * 2 + 256;
-    for (;;) {
-        char *buf = malloc((size_t)cap + 1);
-        if (!buf) return NULL;
-        int n = llama_chat_apply_template(tmpl, msgs, 2, true, buf, cap);
-        if (n < 0) {
-            free(buf);
-            return NULL;
-        }
-        if (n <= cap) {
-            buf[n] = '\0';
-            return buf;
-        }
-        free(buf);
-        cap = n;
-    }
-}
-
 /* Fills {system} in an override header; the system text is inserted literally. */
 static char *fill_system(const char *header, const char *system)
 {
@@ -51,25 +30,42 @@ static int split_at_marker(wim_chat *c, const char *formatted, char *err, size_t
     }
     c->user_header = strndup(formatted, (size_t)(at - formatted));
     c->generation_header = strdup(at + strlen(marker));
+    if (!c->user_header || !c->generation_header) {
+        wim_chat_free(c);
+        snprintf(err, errlen, "out of memory formatting the chat template");
+        return -1;
+    }
     return 0;
 }
 
-int wim_chat_init(wim_chat *c, const char *tmpl, const char *system, const char *user_header,
-                  const char *generation_header, char *err, size_t errlen)
+int wim_chat_from_template(wim_chat *c, const struct llama_model *model, const char *tmpl,
+                           bool think, const char *system, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    char *formatted = wim_chat_template_apply(model, tmpl, system, marker, think, err, errlen);
+    if (!formatted) return -1;
+    int rc = split_at_marker(c, formatted, err, errlen);
+    free(formatted);
+    return rc;
+}
+
+int wim_chat_init(wim_chat *c, const struct llama_model *model, bool think, const char *system,
+                  const char *user_header, const char *generation_header, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     if (!user_header || !generation_header) {
-        char *formatted = tmpl ? format_with_marker(tmpl, system) : NULL;
-        if (!formatted) {
+        /* common would fall back to ChatML, which only fits ChatML models */
+        if (!model || !llama_model_chat_template(model, NULL)) {
             snprintf(err, errlen,
-                     "the model's chat template is %s; give --user-header and "
-                     "--generation-header",
-                     tmpl ? "not one llama.cpp knows" : "missing");
+                     "the model has no chat template; give --user-header and "
+                     "--generation-header");
             return -1;
         }
-        int rc = split_at_marker(c, formatted, err, errlen);
-        free(formatted);
-        if (rc != 0) return -1;
+        if (wim_chat_from_template(c, model, NULL, think, system, err, errlen) != 0) {
+            size_t n = strlen(err);
+            snprintf(err + n, errlen - n, "; give --user-header and --generation-header");
+            return -1;
+        }
     }
     if (user_header) {
         free(c->user_header);

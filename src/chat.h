@@ -10,19 +10,44 @@
 #ifndef WIM_CHAT_H
 #define WIM_CHAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct llama_model;
 
 typedef struct wim_chat {
     char *user_header;       /* owned */
     char *generation_header; /* owned */
 } wim_chat;
 
-/* Formats [system, user] with the Jinja-named template tmpl through
- * llama_chat_apply_template and splits it at the user's words. user_header and
- * generation_header, when not NULL, override the template; "{system}" in a
- * user_header override is replaced by the system text. */
-int wim_chat_init(wim_chat *c, const char *tmpl, const char *system, const char *user_header,
-                  const char *generation_header, char *err, size_t errlen);
+/* Formats [system, user] with the model's own Jinja chat template and splits
+ * it at the user's words; think selects the template's thinking or
+ * no-thinking reply. user_header and generation_header, when not NULL,
+ * override the template (model may then be NULL); "{system}" in a user_header
+ * override is replaced by the system text. */
+int wim_chat_init(wim_chat *c, const struct llama_model *model, bool think, const char *system,
+                  const char *user_header, const char *generation_header, char *err, size_t errlen);
+
+/* The headers from the Jinja template text tmpl instead of the model's own
+ * (the model still supplies BOS and EOS): what wim_chat_init does without
+ * overrides, open to other templates. */
+int wim_chat_from_template(wim_chat *c, const struct llama_model *model, const char *tmpl,
+                           bool think, const char *system, char *err, size_t errlen);
+
 void wim_chat_free(wim_chat *c);
+
+/* chat_template.cpp: [system, user] rendered through llama.cpp's Jinja engine
+ * with tmpl, or the model's template when tmpl is NULL, up to the reply; a
+ * malloc'd string, or NULL with err set. */
+char *wim_chat_template_apply(const struct llama_model *model, const char *tmpl, const char *system,
+                              const char *user, bool think, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,9 +4,11 @@
  *
  * Layout: the magic "WIMDOC01", a 4-byte little-endian header length, a JSON
  * header (model identity, context size, segments, sizes, checksum), then the
- * body: document text, preamble tokens, document tokens, and sequence 0's
- * state from llama_state_seq_get_data. The checksum (FNV-1a, 64 bits) covers
- * the whole body, so a damaged file is refused before llama.cpp sees it.
+ * body: document text, preamble tokens, document tokens, sequence 0's state,
+ * and, for models whose memory needs them (cache.c), each segment's checkpoint
+ * ("checkpoints" in the header lists their sizes). The checksum (FNV-1a, 64
+ * bits) covers the whole body, so a damaged file is refused before llama.cpp
+ * sees it.
  */
 #include "engine.h"
 
@@ -58,6 +60,16 @@ static cJSON *segments_json(const wim_doc *d)
     return a;
 }
 
+/* The checkpoints' sizes, or NULL for a document that has none. */
+static cJSON *checkpoints_json(const wim_doc *d)
+{
+    if (!d->cp) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < d->n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)d->cp[i].len));
+    return a;
+}
+
 static char *header_json(const wim_session *s, size_t state_len, uint64_t sum)
 {
     const wim_doc *d = &s->doc;
@@ -72,6 +84,8 @@ static char *header_json(const wim_session *s, size_t state_len, uint64_t sum)
     cJSON_AddNumberToObject(j, "doc_tokens", d->tok.n);
     cJSON_AddNumberToObject(j, "state_bytes", (double)state_len);
     cJSON_AddItemToObject(j, "segments", segments_json(d));
+    cJSON *cps = checkpoints_json(d);
+    if (cps) cJSON_AddItemToObject(j, "checkpoints", cps);
     cJSON_AddStringToObject(j, "checksum", hex);
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -93,7 +107,10 @@ static uint64_t body_checksum(const wim_doc *d, const uint8_t *state, size_t sta
     h = fnv1a(h, d->text, d->len);
     h = fnv1a(h, d->pre.v, (size_t)d->pre.n * sizeof *d->pre.v);
     h = fnv1a(h, d->tok.v, (size_t)d->tok.n * sizeof *d->tok.v);
-    return fnv1a(h, state, state_len);
+    h = fnv1a(h, state, state_len);
+    for (int i = 0; d->cp && i < d->n; i++)
+        h = fnv1a(h, d->cp[i].data, d->cp[i].len);
+    return h;
 }
 
 static int write_file(wim_session *s, FILE *f, const uint8_t *state, size_t state_len)
@@ -106,6 +123,8 @@ static int write_file(wim_session *s, FILE *f, const uint8_t *state, size_t stat
     bool ok = put(f, magic, sizeof magic) && put(f, len_le, 4) && put(f, header, n) &&
               put(f, d->text, d->len) && put(f, d->pre.v, (size_t)d->pre.n * sizeof *d->pre.v) &&
               put(f, d->tok.v, (size_t)d->tok.n * sizeof *d->tok.v) && put(f, state, state_len);
+    for (int i = 0; ok && d->cp && i < d->n; i++)
+        ok = put(f, d->cp[i].data, d->cp[i].len);
     free(header);
     return ok ? 0 : -1;
 }
@@ -125,20 +144,15 @@ int wim_session_save_doc(wim_session *s, const char *path)
         snprintf(s->err, sizeof s->err, "no document read to the end to save");
         return -1;
     }
-    size_t len = llama_state_seq_get_size(s->ctx, WIM_SEQ_DOC);
-    uint8_t *state = malloc(len ? len : 1);
-    if (!state || llama_state_seq_get_data(s->ctx, state, len, WIM_SEQ_DOC) != len) {
-        free(state);
-        snprintf(s->err, sizeof s->err, "cannot copy the document's cache");
-        return -1;
-    }
+    wim_checkpoint state;
+    if (wim_cache_save_doc(s, &state) != 0) return -1;
     FILE *f = fopen(path, "wb");
-    int rc = f ? write_file(s, f, state, len) : -1;
+    int rc = f ? write_file(s, f, state.data, state.len) : -1;
     if (f && fclose(f) != 0) rc = -1;
     if (rc != 0)
         snprintf(s->err, sizeof s->err, "cannot write '%s': %s", path,
                  errno ? strerror(errno) : "write failed");
-    free(state);
+    free(state.data);
     return rc;
 }
 
@@ -207,6 +221,9 @@ static const char *mismatch(wim_session *s, const cJSON *h)
     if (s->o.n_ctx && s->o.n_ctx != n_ctx) return "it was made with another context size";
     if ((int)num(h, "segment_tokens") != s->o.segment_tokens)
         return "it was made with another segment size";
+    if (wim_cache_needs_checkpoints(s->m) && !cJSON_GetObjectItemCaseSensitive(h, "checkpoints"))
+        return "it has no checkpoints, which this model's memory (sliding-window or recurrent) "
+               "needs to write margins from a stored document";
     return "";
 }
 
@@ -226,6 +243,24 @@ static bool segments_valid(const cJSON *segs, double doc_bytes, double doc_token
         tok = c->valuedouble;
     }
     return cJSON_GetArraySize(segs) > 0 && at == doc_bytes && tok == doc_tokens;
+}
+
+/* The checkpoints after the state, at the end of the body (sizes checked). */
+static int take_checkpoints(wim_doc *d, const loaded *l)
+{
+    const cJSON *cps = cJSON_GetObjectItemCaseSensitive(l->h, "checkpoints");
+    if (!cps) return 0;
+    d->cp = calloc((size_t)d->n, sizeof *d->cp);
+    if (!d->cp) return -1;
+    size_t at = l->body_len;
+    for (int i = d->n - 1; i >= 0; i--) {
+        size_t len = (size_t)cJSON_GetArrayItem(cps, i)->valuedouble;
+        at -= len;
+        d->cp[i] = (wim_checkpoint){malloc(len ? len : 1), len};
+        if (!d->cp[i].data) return -1;
+        memcpy(d->cp[i].data, l->body + at, len);
+    }
+    return 0;
 }
 
 /* Rebuilds s->doc from the body; the sizes were checked against body_len. */
@@ -257,7 +292,25 @@ static int take_document(wim_session *s, const loaded *l)
     }
     d->n_past = d->pre.n + d->tok.n;
     d->n_read = d->n;
-    return 0;
+    return take_checkpoints(d, l);
+}
+
+/* The checkpoints' bytes in all: a size per segment, or none. -1 when malformed. */
+static double checkpoints_bytes(const cJSON *h)
+{
+    const cJSON *cps = cJSON_GetObjectItemCaseSensitive(h, "checkpoints"), *len;
+    if (!cps) return 0;
+    if (!cJSON_IsArray(cps) ||
+        cJSON_GetArraySize(cps) !=
+            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "segments")))
+        return -1;
+    double total = 0;
+    cJSON_ArrayForEach(len, cps)
+    {
+        if (!cJSON_IsNumber(len) || len->valuedouble < 0) return -1;
+        total += len->valuedouble;
+    }
+    return total;
 }
 
 /* Sizes in the header against the body, and the checksum over it. */
@@ -270,9 +323,11 @@ static bool body_intact(const loaded *l, size_t *state_at, size_t *state_len)
     if (doc < 0 || pre < 0 || tok < 0 || state < 0 || !cJSON_IsString(sum) ||
         !cJSON_IsArray(segs) || !segments_valid(segs, doc, tok))
         return false;
+    double cps = checkpoints_bytes(l->h);
+    if (cps < 0) return false;
     *state_at = (size_t)doc + ((size_t)pre + (size_t)tok) * sizeof(llama_token);
     *state_len = (size_t)state;
-    if (*state_at + *state_len != l->body_len) return false;
+    if (*state_at + *state_len + (size_t)cps != l->body_len) return false;
     char hex[17];
     snprintf(hex, sizeof hex, "%016" PRIx64, fnv1a(0xcbf29ce484222325ULL, l->body, l->body_len));
     return strcmp(hex, sum->valuestring) == 0;
@@ -301,8 +356,7 @@ static int load(wim_session *s, const char *path, loaded *l)
         if (!s->err[0]) snprintf(s->err, sizeof s->err, "out of memory loading '%s'", path);
         return -1;
     }
-    llama_memory_clear(llama_get_memory(s->ctx), true);
-    if (llama_state_seq_set_data(s->ctx, l->body + state_at, state_len, WIM_SEQ_DOC) == 0) {
+    if (wim_cache_load_doc(s, l->body + state_at, state_len) != 0) {
         snprintf(s->err, sizeof s->err, "'%s' holds a cache this context cannot take", path);
         return -1;
     }

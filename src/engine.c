@@ -150,6 +150,20 @@ static llama_pos cells_through(const wim_doc *d, int i)
     return d->pre.n + d->tok_off[i + 1];
 }
 
+/* Sequence 0 afresh with the preamble alone (every other sequence dropped). */
+static int read_preamble(wim_session *s)
+{
+    wim_doc *d = &s->doc;
+    wim_cache_drop(s, s->ctx, -1);
+    d->n_past = 0;
+    d->n_read = 0;
+    if (wim_decode(s, s->ctx, d->pre.v, d->pre.n, WIM_SEQ_DOC, 0, false, -1) != 0) return -1;
+    d->n_past = d->pre.n;
+    return 0;
+}
+
+static int step(wim_session *s, const llama_token *doc, int n_doc, int seg);
+
 /* Prefills segment i after what is cached, with the jobs in flight riding along.
  * 0, 1 if stopped inside it, -1 on error. */
 static int read_segment(wim_session *s, int i)
@@ -158,10 +172,11 @@ static int read_segment(wim_session *s, int i)
     const llama_token *t = d->tok.v + d->tok_off[i];
     for (int done = 0, n = seg_tokens(d, i); done < n;) {
         if (s->stop != WIM_CONTINUE) return 1;
-        int k = wim_step(s, t + done, n - done, i);
+        int k = step(s, t + done, n - done, i);
         if (k < 0) return -1;
         done += k;
     }
+    if (wim_cache_checkpoint(s, i) != 0) return -1;
     d->n_read = i + 1;
     s->st.n_segments_read++;
     wim_emit(s, (wim_event){.type = WIM_EVENT_SEGMENT, .segment = i, .n_tokens = seg_tokens(d, i)});
@@ -275,14 +290,18 @@ static void emit_verdict(wim_session *s, int seg, int q, const char *raw, wim_ve
 }
 
 /* Decodes a verdict prompt into the small context, keeping what it shares with
- * the last one (header, system turn, question): only the rest is computed. */
+ * the last one (header, system turn, question): only the rest is computed.
+ * Recurrent memory cannot be cut back to that prefix: it starts afresh. */
 static int decode_verdict_prompt(wim_session *s, const wim_tokens *prompt)
 {
     wim_tokens *cached = &s->cls_cached;
     int same = 0;
     while (same < cached->n && same < prompt->n - 1 && cached->v[same] == prompt->v[same])
         same++;
-    wim_seq_rm(s, s->cls, 0, same, -1);
+    if (!wim_cache_cut(s, s->cls, 0, same)) {
+        wim_cache_drop(s, s->cls, 0);
+        same = 0;
+    }
     cached->n = 0;
     int rc = wim_decode(s, s->cls, prompt->v + same, prompt->n - same, 0, same, true, -1);
     if (rc == 0) wim_tokens_add_tokens(cached, prompt->v, prompt->n);
@@ -402,9 +421,28 @@ static int answer_done(wim_session *s, wim_job *j)
     return 0;
 }
 
-int wim_job_done(wim_session *s, wim_job *j)
+/* One step of the jobs, with document tokens doc[0..n_doc) of segment seg
+ * riding along; then what each finished job means: a margin is classified, an
+ * answer closed. Returns document tokens decoded, or -1. */
+static int step(wim_session *s, const llama_token *doc, int n_doc, int seg)
 {
-    return j->kind == WIM_JOB_MARGIN ? margin_done(s, j) : answer_done(s, j);
+    wim_job done[WIM_MAX_SEQ];
+    int n_done, k = wim_step(s, doc, n_doc, seg, done, &n_done);
+    for (int i = 0; i < n_done; i++) {
+        if (k >= 0 && (done[i].kind == WIM_JOB_MARGIN ? margin_done(s, &done[i])
+                                                      : answer_done(s, &done[i])) != 0)
+            k = -1;
+        wim_job_end(s, &done[i]);
+    }
+    return k;
+}
+
+/* Steps without document tokens until no job is left. 0, or -1. */
+static int drain(wim_session *s)
+{
+    while (s->n_jobs > 0 && s->stop != WIM_ABORT)
+        if (step(s, NULL, 0, -1) < 0) return -1;
+    return 0;
 }
 
 /* ============================================================================
@@ -415,9 +453,11 @@ int wim_job_done(wim_session *s, wim_job *j)
 static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt)
 {
     llama_pos cells = cells_through(&s->doc, seg);
-    while (!wim_job_start(s, WIM_JOB_MARGIN, seg, q, cells, prompt, s->o.max_margin_tokens))
-        if (wim_step(s, NULL, 0, -1) < 0) return -1;
-    return 0;
+    int started;
+    while ((started = wim_job_start(s, WIM_JOB_MARGIN, seg, q, cells, prompt,
+                                    s->o.max_margin_tokens)) == 0)
+        if (step(s, NULL, 0, -1) < 0) return -1;
+    return started < 0 ? -1 : 0;
 }
 
 /* "- note" lines of the margins that feed question q's answer, in document order. */
@@ -462,13 +502,15 @@ static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
                                    {"margins", wim_strbuf_str(&notes), notes.len}};
         wim_tokens prompt = {0};
         rc = add_prompt(s, &prompt, id, vals, 2, true);
-        while (rc == 0 && !wim_job_start(s, WIM_JOB_ANSWER, -1, q, s->doc.n_past, &prompt,
-                                         s->o.max_answer_tokens))
-            rc = wim_step(s, NULL, 0, -1) < 0 ? -1 : 0;
+        int started = 0;
+        while (rc == 0 && (started = wim_job_start(s, WIM_JOB_ANSWER, -1, q, s->doc.n_past, &prompt,
+                                                   s->o.max_answer_tokens)) == 0)
+            rc = step(s, NULL, 0, -1) < 0 ? -1 : 0;
+        if (started < 0) rc = -1;
         wim_tokens_free(&prompt);
         wim_strbuf_free(&notes);
     }
-    return rc == 0 ? wim_drain(s) : -1;
+    return rc == 0 ? drain(s) : -1;
 }
 
 /* ============================================================================
@@ -484,9 +526,9 @@ static int run_wim(wim_session *s)
         rc = read_segment(s, i);
         for (int q = 0; rc == 0 && q < s->n_queries; q++)
             rc = start_margin(s, i, q, &ex[q]);
-        if (rc == 0 && sequential) rc = wim_drain(s);
+        if (rc == 0 && sequential) rc = drain(s);
     }
-    if (rc >= 0) rc = wim_drain(s);
+    if (rc >= 0) rc = drain(s);
     if (rc >= 0 && s->stop != WIM_ABORT) rc = answer_all(s, WIM_TPL_ANSWER, 0, s->n_queries);
     if (ex) free_prompts(ex, s->n_queries);
     free(ex);
@@ -506,9 +548,9 @@ static int run_llm(wim_session *s)
 static int rag_one(wim_session *s, int q)
 {
     wim_doc *d = &s->doc;
-    wim_seq_rm(s, s->ctx, WIM_SEQ_DOC, d->pre.n, -1);
-    d->n_past = d->pre.n;
     int rc = 0;
+    if (!wim_cache_cut(s, s->ctx, WIM_SEQ_DOC, d->pre.n)) rc = read_preamble(s);
+    d->n_past = d->pre.n;
     for (int i = 0; rc == 0 && i < d->n && s->stop == WIM_CONTINUE; i++) {
         bool keep = false;
         const wim_span *sp = &d->spans[i];
@@ -621,11 +663,7 @@ static int conduct(wim_session *s, int (*work)(wim_session *))
 static int read_all(wim_session *s)
 {
     wim_doc *d = &s->doc;
-    wim_seq_rm(s, s->ctx, -1, -1, -1);
-    d->n_past = 0;
-    d->n_read = 0;
-    if (wim_decode(s, s->ctx, d->pre.v, d->pre.n, WIM_SEQ_DOC, 0, false, -1) != 0) return -1;
-    d->n_past = d->pre.n;
+    if (read_preamble(s) != 0) return -1;
     int rc = run_mode(s);
     s->doc_whole = rc == 0 && s->o.mode != WIM_MODE_RAG && d->n_read == d->n;
     return rc;
@@ -661,7 +699,7 @@ static int ask_wim(wim_session *s, const wim_tokens *ex, int q0, int q1)
     for (int i = 0; rc == 0 && i < s->doc.n && s->stop == WIM_CONTINUE; i++)
         for (int q = q0; rc == 0 && q < q1; q++)
             rc = start_margin(s, i, q, &ex[q]);
-    if (rc == 0) rc = wim_drain(s);
+    if (rc == 0) rc = drain(s);
     if (rc == 0 && s->stop != WIM_ABORT) rc = answer_all(s, WIM_TPL_ANSWER, q0, q1);
     return rc;
 }

@@ -6,6 +6,7 @@
  *   jobs.c     margins and answers as jobs that share micro-batches
  *   engine.c   a run: the document, the three modes, sizing, verdicts
  *   docfile.c  a read document saved to disk and loaded back (wim_session_*_doc)
+ *   cache.c    every edit of the model's memory: forks, cuts, checkpoints
  */
 #ifndef WIM_ENGINE_H
 #define WIM_ENGINE_H
@@ -24,17 +25,26 @@
  * shares the document's cells instead of copying them. */
 enum { WIM_SEQ_DOC = 0, WIM_MAX_SEQ = 64 };
 
+/* A sequence's state, or the part of it that position ranges cannot recover
+ * (sliding-window cells, recurrent state), as llama.cpp serialises it. */
+typedef struct wim_checkpoint {
+    uint8_t *data; /* [len] */
+    size_t len;
+} wim_checkpoint;
+
 /* The document as read: its text, segments and tokens. */
 typedef struct wim_doc {
-    char *text;       /* owned copy, NUL-terminated */
-    size_t len;       /* bytes */
-    wim_span *spans;  /* [n] byte ranges of the segments */
-    int n;            /* segments */
-    wim_tokens tok;   /* all document tokens, segment after segment */
-    int *tok_off;     /* [n + 1] where each segment's tokens start in tok */
-    wim_tokens pre;   /* user header + context intro: the cached preamble */
-    llama_pos n_past; /* cells of sequence 0 in use */
-    int n_read;       /* segments wholly in the cache */
+    char *text;         /* owned copy, NUL-terminated */
+    size_t len;         /* bytes */
+    wim_span *spans;    /* [n] byte ranges of the segments */
+    int n;              /* segments */
+    wim_tokens tok;     /* all document tokens, segment after segment */
+    int *tok_off;       /* [n + 1] where each segment's tokens start in tok */
+    wim_tokens pre;     /* user header + context intro: the cached preamble */
+    wim_checkpoint *cp; /* [n] or NULL: sequence 0's partial state after each segment,
+                           for memories that need one to fork a prefix (cache.c) */
+    llama_pos n_past;   /* cells of sequence 0 in use */
+    int n_read;         /* segments wholly in the cache */
 } wim_doc;
 
 /* What a job is for: a margin after a segment, or the answer to a question. */
@@ -140,12 +150,6 @@ int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, 
 int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos pos,
                        int max, wim_strbuf *out);
 
-/* Cache edits and sampling, on a context of the session's own or its pool's:
- * seq -1 is every sequence of the session, p0/p1 -1 the whole range. */
-void wim_seq_rm(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos p0,
-                llama_pos p1);
-void wim_seq_cp(wim_session *s, struct llama_context *ctx, llama_seq_id from, llama_seq_id to,
-                llama_pos p0, llama_pos p1);
 /* The next token from the logits of batch index idx (-1: the last output). */
 llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_context *ctx,
                        int idx);
@@ -163,29 +167,49 @@ enum { WIM_POOL_MAIN = 0, WIM_POOL_CLS = 1 };
  * which of the pool together with the other sessions' waiting micro-batches,
  * its logits copied to s->out[which]. llama_decode's result. */
 int wim_pool_decode(wim_session *s, int which);
-/* Cache edits in the pool's context which, with seq an id of the session's own. */
-void wim_pool_seq_rm(wim_session *s, int which, llama_seq_id seq, llama_pos p0, llama_pos p1);
-void wim_pool_seq_cp(wim_session *s, int which, llama_seq_id from, llama_seq_id to, llama_pos p0,
-                     llama_pos p1);
+/* Waits for the step in flight on the pool's context which and holds it for
+ * cache edits until wim_pool_edit_end; returns the id of the session's sequence 0 there. */
+llama_seq_id wim_pool_edit_begin(wim_session *s, int which);
+void wim_pool_edit_end(wim_session *s);
+/* Sequence ids of each slot in context which. */
+int wim_pool_slot_seqs(const wim_session *s, int which);
 /* Points the session at the pool's contexts, within its slot's share. 0, or -1 (s->err). */
 int wim_pool_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size);
 void wim_pool_leave(wim_session *s);
 
+/* --- cache.c: every edit of the model's memory --- */
+/* The model's memory loses what a prefix fork needs (sliding window, recurrent state). */
+bool wim_cache_needs_checkpoints(const wim_model *m);
+/* Removes positions p0.. of seq; false when the memory refuses (recurrent state). */
+bool wim_cache_cut(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos p0);
+/* Removes seq whole; -1: every sequence of the session in ctx. */
+void wim_cache_drop(wim_session *s, struct llama_context *ctx, llama_seq_id seq);
+/* Sequence `to` becomes the document's first n cells, with the checkpoint of
+ * the segment ending there when the memory needs one. 0, or -1 (s->err). */
+int wim_cache_fork(wim_session *s, llama_seq_id to, llama_pos n);
+/* Stores sequence 0's partial state as segment seg's checkpoint, where the
+ * memory needs one. 0, or -1 (s->err). */
+int wim_cache_checkpoint(wim_session *s, int seg);
+/* Sequence 0's whole state, into a new buffer / from data. 0, or -1. */
+int wim_cache_save_doc(wim_session *s, wim_checkpoint *out);
+int wim_cache_load_doc(wim_session *s, const uint8_t *data, size_t len);
+void wim_checkpoints_free(wim_checkpoint *cp, int n);
+
 /* --- jobs.c --- */
 /* A new job in a free sequence forked from the document's first n_cells
- * positions, to be fed prompt. NULL when every sequence is taken. */
-wim_job *wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
-                       const wim_tokens *prompt, int max_gen);
+ * positions, to be fed prompt: 1 started, 0 when every sequence is taken, -1
+ * on error (s->err). */
+int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
+                  const wim_tokens *prompt, int max_gen);
 /* One micro-batch: every job's next tokens, then up to the room left of the
- * document tokens doc[0..n_doc) of segment seg (n_doc may be 0). Finished jobs
- * are ended through wim_job_done(). Returns document tokens decoded, or -1. */
-int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg);
-/* Steps without document tokens until no job is left. 0, or -1. */
-int wim_drain(wim_session *s);
+ * document tokens doc[0..n_doc) of segment seg (n_doc may be 0). The jobs it
+ * finished are moved to done[0..*n_done) (room for WIM_MAX_SEQ), for the
+ * caller to act on and then end with wim_job_end. Returns document tokens
+ * decoded, or -1. */
+int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg, wim_job *done,
+             int *n_done);
+/* Frees a job and gives its sequence back, its cells dropped. */
+void wim_job_end(wim_session *s, wim_job *j);
 void wim_jobs_free(wim_session *s);
-
-/* --- engine.c --- */
-/* A job finished: report it and act on it (classify a margin, close an answer). */
-int wim_job_done(wim_session *s, wim_job *j);
 
 #endif

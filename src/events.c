@@ -35,6 +35,11 @@ static void add_settings(cJSON *j, const wim_options *o)
     cJSON_AddNumberToObject(j, "seed", o->seed);
     cJSON_AddNumberToObject(j, "threads", o->n_threads);
     cJSON_AddNumberToObject(j, "batch_size", o->n_batch);
+    cJSON_AddNumberToObject(j, "ubatch_size", o->n_ubatch ? o->n_ubatch : o->n_batch);
+    cJSON_AddStringToObject(j, "cache_type_k", wim_cache_type_name(o->cache_type_k));
+    cJSON_AddStringToObject(j, "cache_type_v", wim_cache_type_name(o->cache_type_v));
+    cJSON_AddStringToObject(j, "flash_attn", wim_flash_attn_name(o->flash_attn));
+    cJSON_AddBoolToObject(j, "think", o->think);
     cJSON_AddBoolToObject(j, "fixed_length", o->fixed_length);
     cJSON_AddBoolToObject(j, "assume_relevant", o->assume_relevant);
 }

@@ -6,7 +6,9 @@
  * the token it sampled last), then document tokens in the room that is left.
  * So margins can ride in the prefill of later segments (the overlapped
  * schedule), several questions' margins advance together, and with no
- * document tokens the same step is plain batched decoding.
+ * document tokens the same step is plain batched decoding. A step hands the
+ * jobs it finished back to its caller (engine.c), which knows what a margin or
+ * an answer means.
  */
 #include "engine.h"
 #include "text.h"
@@ -26,11 +28,15 @@ static llama_seq_id take_seq(wim_session *s)
     return -1;
 }
 
-wim_job *wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
-                       const wim_tokens *prompt, int max_gen)
+int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
+                  const wim_tokens *prompt, int max_gen)
 {
     llama_seq_id seq = take_seq(s);
-    if (seq < 0) return NULL;
+    if (seq < 0) return 0;
+    if (wim_cache_fork(s, seq, n_cells) != 0) {
+        s->seq_used[seq] = false;
+        return -1;
+    }
     wim_job *j = &s->jobs[s->n_jobs++];
     *j = (wim_job){.kind = kind,
                    .seg = seg,
@@ -44,13 +50,12 @@ wim_job *wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_
     llama_sampler_reset(j->smpl);
     wim_tokens_add_tokens(&j->feed, prompt->v, prompt->n);
     j->n_prompt = prompt->n;
-    wim_seq_cp(s, s->ctx, WIM_SEQ_DOC, seq, 0, n_cells);
-    return j;
+    return 1;
 }
 
-static void job_free(wim_session *s, wim_job *j)
+void wim_job_end(wim_session *s, wim_job *j)
 {
-    wim_seq_rm(s, s->ctx, j->seq, -1, -1);
+    wim_cache_drop(s, s->ctx, j->seq);
     s->seq_used[j->seq] = false;
     llama_sampler_free(j->smpl);
     wim_tokens_free(&j->feed);
@@ -60,7 +65,7 @@ static void job_free(wim_session *s, wim_job *j)
 void wim_jobs_free(wim_session *s)
 {
     for (int i = 0; i < s->n_jobs; i++)
-        job_free(s, &s->jobs[i]);
+        wim_job_end(s, &s->jobs[i]);
     s->n_jobs = 0;
 }
 
@@ -116,29 +121,25 @@ static bool advance(wim_session *s, wim_job *j)
     return false;
 }
 
-/* Ends the finished jobs, keeping the others in order. */
-static int end_jobs(wim_session *s, const bool *finished)
+/* Hands the finished jobs over in done[], keeping the others in order. */
+static void hand_over(wim_session *s, const bool *finished, wim_job *done, int *n_done)
 {
-    int rc = 0, kept = 0, n = s->n_jobs;
-    wim_job done[WIM_MAX_SEQ];
-    int n_done = 0;
+    int kept = 0, n = s->n_jobs;
+    *n_done = 0;
     for (int i = 0; i < n; i++) {
-        if (finished[i])
-            done[n_done++] = s->jobs[i];
-        else
+        if (!finished[i]) {
             s->jobs[kept++] = s->jobs[i];
+            continue;
+        }
+        if (s->jobs[i].kind == WIM_JOB_ANSWER) stream_answer(s, &s->jobs[i], true);
+        done[(*n_done)++] = s->jobs[i];
     }
     s->n_jobs = kept;
-    for (int i = 0; i < n_done; i++) {
-        if (done[i].kind == WIM_JOB_ANSWER) stream_answer(s, &done[i], true);
-        if (rc == 0 && wim_job_done(s, &done[i]) != 0) rc = -1;
-        job_free(s, &done[i]);
-    }
-    return rc;
 }
 
-int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg)
+int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg, wim_job *done, int *n_done)
 {
+    *n_done = 0;
     s->batch.n_tokens = 0;
     int room = s->o.n_batch, riding = 0;
     for (int i = 0; i < s->n_jobs; i++) { /* every job, so each one's logits_at is fresh */
@@ -167,12 +168,6 @@ int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg)
     bool finished[WIM_MAX_SEQ] = {false};
     for (int i = 0; i < s->n_jobs; i++)
         if (s->jobs[i].logits_at >= 0) finished[i] = advance(s, &s->jobs[i]);
-    return end_jobs(s, finished) == 0 ? nd : -1;
-}
-
-int wim_drain(wim_session *s)
-{
-    while (s->n_jobs > 0 && s->stop != WIM_ABORT)
-        if (wim_step(s, NULL, 0, -1) < 0) return -1;
-    return 0;
+    hand_over(s, finished, done, n_done);
+    return nd;
 }

@@ -43,7 +43,7 @@ static void backend_init_once(void)
 
 void wim_model_params_default(wim_model_params *p)
 {
-    p->n_gpu_layers = 0;
+    *p = (wim_model_params){.n_gpu_layers = 0, .use_mmap = true, .use_mlock = false};
 }
 
 /* True when the CPU backend would repack weights into AMX tiles. Its matrix
@@ -71,6 +71,10 @@ struct llama_model_params wim_llama_model_params(const wim_model_params *p)
     backend_init_once();
     struct llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = p->n_gpu_layers;
+    if (!p->use_mmap || p->use_mlock)
+        mp.load_mode = p->use_mmap    ? LLAMA_LOAD_MODE_MMAP_MLOCK
+                       : p->use_mlock ? LLAMA_LOAD_MODE_MLOCK
+                                      : LLAMA_LOAD_MODE_NONE;
     mp.use_extra_bufts = !cpu_repacks_into_amx();
     return mp;
 }
@@ -93,6 +97,15 @@ static int check_model_file(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Why a loaded model cannot read a document into a decoder's cache, or NULL. */
+static const char *cannot_read(const struct llama_model *lm)
+{
+    if (!llama_model_has_decoder(lm)) return "it has no decoder (an embedding model)";
+    if (llama_model_has_encoder(lm)) return "it is an encoder-decoder model";
+    if (llama_model_is_diffusion(lm)) return "a diffusion model does not write left to right";
+    return NULL;
+}
+
 wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err, size_t errlen)
 {
     if (check_model_file(path, err, errlen) != 0) return NULL;
@@ -104,10 +117,11 @@ wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err
                  last_error);
         return NULL;
     }
-    wim_model *m = calloc(1, sizeof *m);
+    const char *why = cannot_read(lm);
+    wim_model *m = why ? NULL : calloc(1, sizeof *m);
     if (!m) {
         llama_model_free(lm);
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "cannot use model '%s': %s", path, why ? why : "out of memory");
         return NULL;
     }
     m->model = lm;

@@ -42,6 +42,8 @@ int wim_options_check(const wim_options *o, char *err, size_t errlen)
                       : o->n_threads < 0                 ? "threads must not be negative"
                       : o->n_ctx < 0                     ? "context size must not be negative"
                       : o->n_batch < 1                   ? "batch size must be at least 1"
+                      : o->n_ubatch < 0                  ? "ubatch size must not be negative"
+                      : !(o->rope_scale >= 0)            ? "rope scale must not be negative"
                                                          : NULL;
     if (bad) snprintf(err, errlen, "%s", bad);
     return bad ? -1 : 0;
@@ -57,6 +59,10 @@ typedef enum kind { CHOICE, WHOLE, SEED, REAL, TEXT, SWITCH } kind;
 static const char *const modes[] = {"wim", "llm", "rag", NULL};
 static const char *const classifies[] = {"two-pass", "one-pass", NULL};
 static const char *const schedules[] = {"sequential", "overlap", NULL};
+static const char *const cache_types[] = {"f16",  "f32",    "bf16", "q8_0", "q4_0",
+                                          "q4_1", "iq4_nl", "q5_0", "q5_1", NULL};
+static const char *const flash_attns[] = {"auto", "on", "off", NULL};
+static const char *const rope_scalings[] = {"model", "none", "linear", "yarn", NULL};
 
 static const struct setting {
     const char *key;
@@ -78,9 +84,16 @@ static const struct setting {
     {"threads", offsetof(wim_options, n_threads), NULL, WHOLE, 1},
     {"ctx_size", offsetof(wim_options, n_ctx), NULL, WHOLE, 1},
     {"batch_size", offsetof(wim_options, n_batch), NULL, WHOLE, 1},
+    {"ubatch_size", offsetof(wim_options, n_ubatch), NULL, WHOLE, 1},
+    {"cache_type_k", offsetof(wim_options, cache_type_k), cache_types, CHOICE, 0},
+    {"cache_type_v", offsetof(wim_options, cache_type_v), cache_types, CHOICE, 0},
+    {"flash_attn", offsetof(wim_options, flash_attn), flash_attns, CHOICE, 0},
+    {"rope_scaling", offsetof(wim_options, rope_scaling), rope_scalings, CHOICE, 0},
+    {"rope_scale", offsetof(wim_options, rope_scale), NULL, REAL, 0},
     {"templates", offsetof(wim_options, templates_dir), NULL, TEXT, 0},
     {"user_header", offsetof(wim_options, user_header), NULL, TEXT, 0},
     {"generation_header", offsetof(wim_options, generation_header), NULL, TEXT, 0},
+    {"think", offsetof(wim_options, think), NULL, SWITCH, 0},
     {"fixed_length", offsetof(wim_options, fixed_length), NULL, SWITCH, 0},
     {"assume_relevant", offsetof(wim_options, assume_relevant), NULL, SWITCH, 0},
 };
@@ -181,4 +194,19 @@ const char *wim_classify_name(wim_classify c)
 const char *wim_schedule_name(wim_schedule s)
 {
     return s == WIM_SCHEDULE_OVERLAP ? schedules[1] : schedules[0];
+}
+
+const char *wim_cache_type_name(wim_cache_type t)
+{
+    return t >= WIM_CACHE_F16 && t <= WIM_CACHE_Q5_1 ? cache_types[t] : "unknown";
+}
+
+const char *wim_flash_attn_name(wim_flash_attn f)
+{
+    return f >= WIM_FLASH_ATTN_AUTO && f <= WIM_FLASH_ATTN_OFF ? flash_attns[f] : "unknown";
+}
+
+const char *wim_rope_scaling_name(wim_rope_scaling r)
+{
+    return r >= WIM_ROPE_MODEL && r <= WIM_ROPE_YARN ? rope_scalings[r] : "unknown";
 }

@@ -178,48 +178,27 @@ int wim_pool_decode(wim_session *s, int which)
 }
 
 /* Holds the pool's lock with no step in flight on context which. */
-static shared *begin_edit(wim_pool *p, int which)
+llama_seq_id wim_pool_edit_begin(wim_session *s, int which)
 {
+    wim_pool *p = s->pool;
     shared *sh = &p->sh[which];
     pthread_mutex_lock(&p->mu);
     sh->editors++;
     while (sh->busy)
         pthread_cond_wait(&p->cv, &p->mu);
     sh->editors--;
-    return sh;
+    return s->slot * sh->stride;
 }
 
-static void end_edit(wim_pool *p)
+void wim_pool_edit_end(wim_session *s)
 {
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    pthread_cond_broadcast(&s->pool->cv);
+    pthread_mutex_unlock(&s->pool->mu);
 }
 
-static void seq_rm_locked(shared *sh, int slot, llama_seq_id seq, llama_pos p0, llama_pos p1)
+int wim_pool_slot_seqs(const wim_session *s, int which)
 {
-    llama_memory_t mem = llama_get_memory(sh->ctx);
-    if (seq >= 0) {
-        llama_memory_seq_rm(mem, slot * sh->stride + seq, p0, p1);
-        return;
-    }
-    for (llama_seq_id q = 0; q < sh->stride; q++)
-        llama_memory_seq_rm(mem, slot * sh->stride + q, p0, p1);
-}
-
-void wim_pool_seq_rm(wim_session *s, int which, llama_seq_id seq, llama_pos p0, llama_pos p1)
-{
-    shared *sh = begin_edit(s->pool, which);
-    seq_rm_locked(sh, s->slot, seq, p0, p1);
-    end_edit(s->pool);
-}
-
-void wim_pool_seq_cp(wim_session *s, int which, llama_seq_id from, llama_seq_id to, llama_pos p0,
-                     llama_pos p1)
-{
-    shared *sh = begin_edit(s->pool, which);
-    int base = s->slot * sh->stride;
-    llama_memory_seq_cp(llama_get_memory(sh->ctx), base + from, base + to, p0, p1);
-    end_edit(s->pool);
+    return s->pool->sh[which].stride;
 }
 
 int wim_pool_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size)
@@ -242,12 +221,14 @@ int wim_pool_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size)
 void wim_pool_leave(wim_session *s)
 {
     wim_pool *p = s->pool;
-    for (int which = 0; which < 2; which++) {
-        shared *sh = begin_edit(p, which);
-        seq_rm_locked(sh, s->slot, -1, -1, -1);
-        if (which == 1) p->taken[s->slot] = false;
-        end_edit(p);
-    }
+    s->ctx = p->sh[WIM_POOL_MAIN].ctx;
+    s->cls = p->sh[WIM_POOL_CLS].ctx;
+    wim_cache_drop(s, s->ctx, -1);
+    wim_cache_drop(s, s->cls, -1);
+    pthread_mutex_lock(&p->mu);
+    p->taken[s->slot] = false;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* ============================================================================

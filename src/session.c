@@ -58,9 +58,8 @@ wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size
     if (s->o.n_threads == 0) s->o.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     s->trace = getenv("WIM_TRACE") != NULL;
     if (wim_templates_load(&s->tpl, o->templates_dir, err, errlen) != 0 ||
-        wim_chat_init(&s->chat, llama_model_chat_template(m->model, NULL),
-                      s->tpl.text[WIM_TPL_SYSTEM], o->user_header, o->generation_header, err,
-                      errlen) != 0) {
+        wim_chat_init(&s->chat, m->model, o->think, s->tpl.text[WIM_TPL_SYSTEM], o->user_header,
+                      o->generation_header, err, errlen) != 0) {
         wim_session_free(s);
         return NULL;
     }
@@ -76,6 +75,7 @@ void wim_doc_free(wim_doc *d)
     free(d->tok_off);
     wim_tokens_free(&d->tok);
     wim_tokens_free(&d->pre);
+    wim_checkpoints_free(d->cp, d->n);
     memset(d, 0, sizeof *d);
 }
 
@@ -113,6 +113,25 @@ const char *wim_session_error(const wim_session *s)
  * Contexts
  * ========================================================================= */
 
+/* The KV cache's types, flash attention and RoPE scaling, as llama.cpp's flags set them. */
+static void set_memory_params(struct llama_context_params *p, const wim_options *o)
+{
+    static const enum ggml_type types[] = {GGML_TYPE_F16,    GGML_TYPE_F32,  GGML_TYPE_BF16,
+                                           GGML_TYPE_Q8_0,   GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
+                                           GGML_TYPE_IQ4_NL, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1};
+    static const enum llama_flash_attn_type fa[] = {
+        LLAMA_FLASH_ATTN_TYPE_AUTO, LLAMA_FLASH_ATTN_TYPE_ENABLED, LLAMA_FLASH_ATTN_TYPE_DISABLED};
+    static const enum llama_rope_scaling_type rope[] = {
+        LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED, LLAMA_ROPE_SCALING_TYPE_NONE,
+        LLAMA_ROPE_SCALING_TYPE_LINEAR, LLAMA_ROPE_SCALING_TYPE_YARN};
+    p->type_k = types[o->cache_type_k];
+    p->type_v = types[o->cache_type_v];
+    p->flash_attn_type = fa[o->flash_attn];
+    p->rope_scaling_type = rope[o->rope_scaling];
+    /* llama.cpp's --rope-scale N is a frequency scale of 1/N */
+    if (o->rope_scale > 0) p->rope_freq_scale = 1.0f / o->rope_scale;
+}
+
 /* n_batch tokens a decode, in micro-batches of o->n_batch (more only for a pool's merged steps). */
 struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_ctx, int n_batch,
                                       int n_seq)
@@ -120,13 +139,15 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_
     struct llama_context_params p = llama_context_default_params();
     p.n_ctx = (uint32_t)n_ctx;
     p.n_batch = (uint32_t)n_batch;
-    p.n_ubatch = (uint32_t)o->n_batch;
+    int ub = o->n_ubatch && o->n_ubatch < o->n_batch ? o->n_ubatch : o->n_batch;
+    p.n_ubatch = (uint32_t)ub;
     p.n_seq_max = (uint32_t)n_seq;
     /* llama.cpp keeps room for one output per sequence in every micro-batch */
     p.n_outputs_max = (uint32_t)(n_seq > n_batch ? n_seq : n_batch);
     p.kv_unified = true;
     p.n_threads = p.n_threads_batch = o->n_threads;
     p.no_perf = true;
+    set_memory_params(&p, o);
     return llama_init_from_model(m->model, p);
 }
 
@@ -259,26 +280,8 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
 }
 
 /* ============================================================================
- * Cache edits and sampling, alone or in a pool
+ * Sampling, alone or in a pool
  * ========================================================================= */
-
-void wim_seq_rm(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos p0,
-                llama_pos p1)
-{
-    if (s->pool)
-        wim_pool_seq_rm(s, pooled(s, ctx), seq, p0, p1);
-    else
-        llama_memory_seq_rm(llama_get_memory(ctx), seq, p0, p1);
-}
-
-void wim_seq_cp(wim_session *s, struct llama_context *ctx, llama_seq_id from, llama_seq_id to,
-                llama_pos p0, llama_pos p1)
-{
-    if (s->pool)
-        wim_pool_seq_cp(s, pooled(s, ctx), from, to, p0, p1);
-    else
-        llama_memory_seq_cp(llama_get_memory(ctx), from, to, p0, p1);
-}
 
 /* What llama_sampler_sample does, on the logits the pool copied back. */
 llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_context *ctx,

@@ -160,6 +160,38 @@ static void test_json_lines_parse(void **state)
     assert_true(margins >= 2); /* 8-token segments: the document is cut at least twice */
 }
 
+/* The llama.cpp-style engine flags reach the contexts: the start event reports
+ * them, and a combination llama.cpp refuses is one line naming why. */
+static void test_engine_flags(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --json --segment-tokens 8 --max-margin-tokens 4 "
+             "--max-answer-tokens 4 -t 1 -b 16 -ub 8 -ctk bf16 -ctv f32 -fa on --no-mmap "
+             "--think --rope-scaling yarn --rope-scale 2 -c 16384",
+             TINY, path_in_dir("doc.txt"));
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    cJSON *start = cJSON_Parse(strtok(r.out, "\n"));
+    assert_non_null(start);
+    assert_string_equal(cJSON_GetObjectItem(start, "cache_type_k")->valuestring, "bf16");
+    assert_string_equal(cJSON_GetObjectItem(start, "cache_type_v")->valuestring, "f32");
+    assert_string_equal(cJSON_GetObjectItem(start, "flash_attn")->valuestring, "on");
+    assert_int_equal(cJSON_GetObjectItem(start, "ubatch_size")->valueint, 8);
+    assert_int_equal(cJSON_GetObjectItem(start, "n_ctx")->valueint, 16384);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(start, "think")));
+    cJSON_Delete(start);
+    expect_error("-m x.gguf -f y -q q -ctk q3", "-ctk: unknown value 'q3'");
+    expect_error("-m x.gguf -f y -q q -fa maybe", "-fa: unknown value 'maybe'");
+    snprintf(args, sizeof args, "-m %s -f %s -q q --rope-scale -1", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "rope scale must not be negative");
+    /* the tiny model's heads are 16 wide: too narrow for q8_0's 32-value blocks */
+    snprintf(args, sizeof args, "-m %s -f %s -q q -ctk q8_0", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "does not divide");
+}
+
 static void test_input_json_reference_format(void **state)
 {
     (void)state;
@@ -216,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_bad_document_and_query),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_json_lines_parse),
+        cmocka_unit_test(test_engine_flags),
         cmocka_unit_test(test_input_json_reference_format),
         cmocka_unit_test(test_two_questions_and_a_saved_document),
     };

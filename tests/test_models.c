@@ -4,8 +4,9 @@
  * CTest runs this once per architecture and weight type that wim-mkmodel
  * makes (tests/CMakeLists.txt: the matrix), so a model whose memory is
  * sliding-window or recurrent, or whose quantized weights take another
- * kernel (AMX), is read in every mode and schedule, with several questions,
- * and its stored document must write the margins a fresh reading writes.
+ * kernel (AMX), is read in every mode and schedule, with several questions;
+ * a fork from a prefix of the document must see exactly that prefix, and a
+ * stored document must write the margins a fresh reading writes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +14,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "engine.h"
 #include "results.h"
-#include "wim.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -135,6 +137,89 @@ static void test_baselines(void **state)
 }
 
 /* ============================================================================
+ * A fork from a prefix of the document sees that prefix and nothing else
+ * ========================================================================= */
+
+static const char probe[] = " The";
+
+/* Logits after the probe, decoded into seq from position at; a malloc'd copy. */
+static float *probe_logits(wim_session *s, llama_seq_id seq, llama_pos at)
+{
+    wim_tokens t = {0};
+    assert_int_equal(wim_tokens_add_text(model, &t, probe, strlen(probe), false, false), 0);
+    if (wim_decode(s, s->ctx, t.v, t.n, seq, at, true, -1) != 0) fail_msg("%s", s->err);
+    wim_tokens_free(&t);
+    int n_vocab = llama_vocab_n_tokens(model->vocab);
+    float *l = malloc((size_t)n_vocab * sizeof *l);
+    memcpy(l, llama_get_logits_ith(s->ctx, -1), (size_t)n_vocab * sizeof *l);
+    return l;
+}
+
+static float largest_difference(const float *a, const float *b)
+{
+    float worst = 0;
+    for (int i = 0, n = llama_vocab_n_tokens(model->vocab); i < n; i++) {
+        assert_true(isfinite(a[i]) && isfinite(b[i]));
+        if (fabsf(a[i] - b[i]) > worst) worst = fabsf(a[i] - b[i]);
+    }
+    return worst;
+}
+
+/* largest |logit| of a, the scale differences are measured against. */
+static float logit_scale(const float *a)
+{
+    float most = 0;
+    for (int i = 0, n = llama_vocab_n_tokens(model->vocab); i < n; i++)
+        if (fabsf(a[i]) > most) most = fabsf(a[i]);
+    return most;
+}
+
+/* A stored document, loaded into a new session: a fork of its first segment
+ * (wim_cache_fork, with the checkpoint where the memory needs one) gives the
+ * probe the logits of a context that read the first segment alone. Where a
+ * checkpoint is needed, a fork of the attention cells alone must give other
+ * logits: that proves this test sees a missing or wrong checkpoint. */
+static void test_fork_from_a_prefix(void **state)
+{
+    (void)state;
+    wim_options o;
+    options(&o);
+    o.mode = WIM_MODE_LLM;
+    results r = {0};
+    read_document(&o, &r, doc_path);
+    results_free(&r);
+    wim_session *s = session(&o);
+    if (wim_session_load_doc(s, doc_path) != 0) fail_msg("load: %s", wim_session_error(s));
+    wim_doc *d = &s->doc;
+    assert_true(d->n >= 3 && s->n_seq >= 3);
+    llama_pos n = d->pre.n + d->tok_off[1];
+    assert_int_equal(wim_cache_fork(s, 1, n), 0);
+    float *forked = probe_logits(s, 1, n);
+    llama_memory_seq_cp(llama_get_memory(s->ctx), WIM_SEQ_DOC, 2, 0, n);
+    float *cells_only = probe_logits(s, 2, n);
+
+    /* the preamble, then the segment: the micro-batches of the reading, so that
+       quantized kernels round as they did */
+    wim_cache_drop(s, s->ctx, -1);
+    assert_int_equal(wim_decode(s, s->ctx, d->pre.v, d->pre.n, WIM_SEQ_DOC, 0, false, -1), 0);
+    assert_int_equal(
+        wim_decode(s, s->ctx, d->tok.v, d->tok_off[1], WIM_SEQ_DOC, d->pre.n, false, -1), 0);
+    float *alone = probe_logits(s, WIM_SEQ_DOC, n);
+
+    float scale = logit_scale(alone);
+    float fork_error = largest_difference(forked, alone) / scale;
+    float cells_error = largest_difference(cells_only, alone) / scale;
+    printf("%s: fork %g, attention cells alone %g (max |logit difference| / max |logit| %g)\n",
+           model_path, fork_error, cells_error, scale);
+    assert_true(fork_error <= 1e-3f);
+    if (wim_cache_needs_checkpoints(model)) assert_true(cells_error > 5e-2f);
+    free(forked);
+    free(cells_only);
+    free(alone);
+    wim_session_free(s);
+}
+
+/* ============================================================================
  * A stored document writes the margins of a fresh reading
  * ========================================================================= */
 
@@ -179,6 +264,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wim_two_pass_overlap),
         cmocka_unit_test(test_wim_one_pass_overlap),
         cmocka_unit_test(test_baselines),
+        cmocka_unit_test(test_fork_from_a_prefix),
         cmocka_unit_test(test_stored_document_two_pass),
         cmocka_unit_test(test_stored_document_one_pass),
     };

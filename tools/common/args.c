@@ -64,11 +64,23 @@ const char args_engine_usage[] =
     "  -c, --ctx-size N           context size (enough for the document and prompts,\n"
     "                             at most the model's trained context)\n"
     "  -b, --batch-size N         prefill micro-batch (512)\n"
+    "  -ub, --ubatch-size N       physical batch of one compute step (the batch size)\n"
+    "  -ctk, --cache-type-k TYPE  K cache type: f16 (default), f32, bf16, q8_0, q4_0,\n"
+    "                             q4_1, iq4_nl, q5_0, q5_1 (q8_0: half the memory)\n"
+    "  -ctv, --cache-type-v TYPE  V cache type, the same (quantized needs -fa on)\n"
+    "  -fa, --flash-attn on|off|auto  flash attention (auto)\n"
+    "      --rope-scaling model|none|linear|yarn\n"
+    "                             RoPE scaling past the trained context (the model's)\n"
+    "      --rope-scale N         context scaling factor for it (the model's)\n"
     "  -ngl, --n-gpu-layers N     layers to offload to the GPU (0)\n"
+    "      --no-mmap              read the model into memory instead of mapping it\n"
+    "      --mlock                keep the model in RAM, never swapped\n"
     "prompts:\n"
     "      --templates DIR        override built-in prompts with DIR/NAME.txt (see docs/)\n"
     "      --user-header TEXT     chat text before the user's words ({system} = preamble)\n"
     "      --generation-header TEXT  chat text after the user's words\n"
+    "      --think                let a thinking model think before it writes (off: its\n"
+    "                             template's turn without thinking, so margins are notes)\n"
     "benchmarks (the worst case, fixed so that runs compare):\n"
     "      --fixed-length         generate to every token limit, ignoring end-of-text\n"
     "      --assume-relevant      keep every margin for the answer, whatever its verdict\n";
@@ -77,8 +89,10 @@ const char args_engine_usage[] =
  * cannot name an option. */
 static const char *option_key(const char *arg, char *key, size_t cap)
 {
-    static const char *const shorts[][2] = {
-        {"-t", "threads"}, {"-c", "ctx_size"}, {"-b", "batch_size"}};
+    static const char *const shorts[][2] = {{"-t", "threads"},        {"-c", "ctx_size"},
+                                            {"-b", "batch_size"},     {"-ub", "ubatch_size"},
+                                            {"-ctk", "cache_type_k"}, {"-ctv", "cache_type_v"},
+                                            {"-fa", "flash_attn"}};
     for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++)
         if (strcmp(arg, shorts[i][0]) == 0) return shorts[i][1];
     if (strncmp(arg, "--", 2) != 0 || strlen(arg + 2) >= cap || strchr(arg, '_')) return NULL;
@@ -93,6 +107,10 @@ bool args_engine(int argc, char **argv, int *i, wim_options *o, wim_model_params
 {
     const char *arg = argv[*i];
     const char *value = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (strcmp(arg, "--no-mmap") == 0 || strcmp(arg, "--mlock") == 0) {
+        *(arg[2] == 'n' ? &mp->use_mmap : &mp->use_mlock) = arg[2] != 'n';
+        return true;
+    }
     if (strcmp(arg, "-ngl") == 0 || strcmp(arg, "--n-gpu-layers") == 0) {
         if (!value) args_die("%s needs a value", arg);
         mp->n_gpu_layers = (int)args_whole(arg, value, 0, INT_MAX);

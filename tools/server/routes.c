@@ -80,6 +80,7 @@ static const char *const request_options[] = {"classify",
                                               "seed",
                                               "fixed_length",
                                               "assume_relevant",
+                                              "think",
                                               NULL};
 
 static bool may_set(const char *key)
