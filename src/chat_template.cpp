@@ -19,9 +19,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 /* common's own log would print its warnings and errors (and start a thread)
  * unless told otherwise; wim reports one line of its own, and shows
@@ -105,6 +108,47 @@ static std::string render(const llama_model *model, const char *tmpl, const char
     return out.prompt;
 }
 
+/* ============================================================================
+ * Rendered prompts, remembered
+ *
+ * common parses and analyses a template each time (20-75 ms, and its
+ * allocations), and a server makes a session per request from the same model
+ * and prompts. So the last few renderings are kept, keyed by everything that
+ * shapes them: the template text, the model's BOS and EOS, the messages and
+ * the thinking switch.
+ * ========================================================================= */
+
+enum { REMEMBERED = 16 };
+
+static std::string token_text(const llama_model *model, llama_token (*which)(const llama_vocab *))
+{
+    if (!model) return "";
+    const llama_vocab *v = llama_model_get_vocab(model);
+    llama_token t = which(v);
+    return t == LLAMA_TOKEN_NULL ? "" : llama_vocab_get_text(v, t);
+}
+
+static std::string render_remembered(const llama_model *model, const char *tmpl, const char *system,
+                                     const char *user, bool think)
+{
+    static std::mutex mu;
+    static std::deque<std::pair<std::string, std::string>> kept; /* key, prompt; newest first */
+    const char *src = tmpl ? tmpl : model ? llama_model_chat_template(model, nullptr) : nullptr;
+    std::string key = std::string(src ? src : "") + '\0' + token_text(model, llama_vocab_bos) +
+                      '\0' + token_text(model, llama_vocab_eos) + '\0' + system + '\0' + user +
+                      '\0' + (think ? "1" : "0");
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto &k : kept)
+            if (k.first == key) return k.second;
+    }
+    std::string prompt = render(model, tmpl, system, user, think);
+    std::lock_guard<std::mutex> lock(mu);
+    kept.emplace_front(std::move(key), prompt);
+    if (kept.size() > REMEMBERED) kept.pop_back();
+    return prompt;
+}
+
 /* Jinja's messages quote the template over several lines; wim's are one. */
 static void one_line(char *s)
 {
@@ -124,7 +168,7 @@ extern "C" char *wim_chat_template_apply(const struct llama_model *model, const 
 {
     try {
         quiet_common_log();
-        char *s = strdup(render(model, tmpl, system, user, think).c_str());
+        char *s = strdup(render_remembered(model, tmpl, system, user, think).c_str());
         if (!s) snprintf(err, errlen, "out of memory formatting the chat template");
         return s;
     } catch (const std::exception &e) {
