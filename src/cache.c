@@ -31,7 +31,7 @@
 /* The memory of ctx, ready for edits, and the id the session's sequence 0 has there. */
 static llama_memory_t edit_begin(wim_session *s, struct llama_context *ctx, llama_seq_id *base)
 {
-    *base = s->pool ? wim_pool_edit_begin(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS) : 0;
+    *base = s->pool ? wim_pool_edit_begin(s, wim_pooled(s, ctx)) : 0;
     return llama_get_memory(ctx);
 }
 
@@ -72,7 +72,7 @@ void wim_cache_drop(wim_session *s, struct llama_context *ctx, llama_seq_id seq)
     } else if (!s->pool) {
         llama_memory_clear(mem, false);
     } else {
-        int n = wim_pool_slot_seqs(s, ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS);
+        int n = wim_pool_slot_seqs(s, wim_pooled(s, ctx));
         for (llama_seq_id q = 0; q < n; q++)
             llama_memory_seq_rm(mem, base + q, -1, -1);
     }

@@ -163,6 +163,8 @@ int wim_round_up(int n);
 
 /* --- pool.c --- */
 enum { WIM_POOL_MAIN = 0, WIM_POOL_CLS = 1 };
+/* Which of the pool's contexts ctx is (session.c). */
+int wim_pooled(const wim_session *s, const struct llama_context *ctx);
 /* Where a pooled session would call llama_decode: decodes s->batch in context
  * which of the pool together with the other sessions' waiting micro-batches,
  * its logits copied to s->out[which]. llama_decode's result. */

@@ -210,8 +210,7 @@ void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_se
     b->logits[i] = logits;
 }
 
-/* Which of the pool's contexts ctx is. */
-static int pooled(const wim_session *s, const struct llama_context *ctx)
+int wim_pooled(const wim_session *s, const struct llama_context *ctx)
 {
     return ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS;
 }
@@ -220,7 +219,7 @@ int wim_decode_batch(wim_session *s, struct llama_context *ctx)
 {
     int rc;
     if (s->pool) {
-        rc = wim_pool_decode(s, pooled(s, ctx));
+        rc = wim_pool_decode(s, wim_pooled(s, ctx));
     } else {
         rc = llama_decode(ctx, s->batch);
         /* a GPU decodes after llama_decode returns: wait, so time is charged where spent */
@@ -288,7 +287,7 @@ llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_
                        int idx)
 {
     if (!s->pool) return llama_sampler_sample(smpl, ctx, idx);
-    const wim_outputs *out = &s->out[pooled(s, ctx)];
+    const wim_outputs *out = &s->out[wim_pooled(s, ctx)];
     int n_vocab = llama_vocab_n_tokens(s->m->vocab);
     const float *logits = out->logits + (size_t)(idx < 0 ? out->last : out->row_of[idx]) * n_vocab;
     for (llama_token t = 0; t < n_vocab; t++)
