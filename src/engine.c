@@ -206,14 +206,17 @@ static int prompt_size(wim_session *s, wim_template_id id, const char *slot)
 }
 
 /* Cells one question's forks need beyond the document: all its margins may be
- * in flight at once (overlapped schedule, or asking a stored document). */
-static int forks_per_question(wim_session *s)
+ * in flight at once (overlapped schedule, or asking a stored document). In 64
+ * bits: segments times a margin's limit may pass INT_MAX, and must then be
+ * refused, not wrap into a small number that fits. */
+static long long forks_per_question(wim_session *s)
 {
     const wim_options *o = &s->o;
-    int n = s->doc.n, answer = prompt_size(s, WIM_TPL_ANSWER_LLM, "-") + o->max_answer_tokens;
+    long long n = s->doc.n;
+    long long answer = prompt_size(s, WIM_TPL_ANSWER_LLM, "-") + (long long)o->max_answer_tokens;
     if (o->mode != WIM_MODE_WIM) return answer;
-    int margin = prompt_size(s, extract_template(s), "-") + o->max_margin_tokens;
-    answer = prompt_size(s, WIM_TPL_ANSWER, "margins") + n * (o->max_margin_tokens + 8) +
+    long long margin = prompt_size(s, extract_template(s), "-") + (long long)o->max_margin_tokens;
+    answer = prompt_size(s, WIM_TPL_ANSWER, "margins") + n * (o->max_margin_tokens + 8LL) +
              o->max_answer_tokens;
     return n * margin + answer;
 }
@@ -225,7 +228,7 @@ static int seqs_need(const wim_session *s)
 }
 
 /* Verdict context: one classification prompt with the largest margin or segment. */
-static int cls_need(wim_session *s)
+static long long cls_need(wim_session *s)
 {
     const wim_options *o = &s->o;
     if (o->mode == WIM_MODE_LLM ||
@@ -240,28 +243,45 @@ static int cls_need(wim_session *s)
     wim_tokens_free(&t);
     int prompt = prompt_size(s, seg ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY,
                              seg ? "segment" : "margin");
-    return wim_round_up(header + prompt + largest + o->max_verdict_tokens + SLACK_TOKENS);
+    long long need = (long long)header + prompt + largest + o->max_verdict_tokens + SLACK_TOKENS;
+    return (need + CTX_ROUND - 1) / CTX_ROUND * CTX_ROUND;
+}
+
+/* Where the limit of a reading's cells comes from, for messages. */
+static const char *limit_source(const wim_session *s)
+{
+    return s->pool      ? "a pool slot's share"
+           : s->o.n_ctx ? "set by -c"
+                        : "the model's trained context";
 }
 
 static int size_contexts(wim_session *s)
 {
     const wim_doc *d = &s->doc;
-    int need = d->pre.n + d->tok.n + s->n_queries * forks_per_question(s) + SLACK_TOKENS;
+    long long need = (long long)d->pre.n + d->tok.n + s->n_queries * forks_per_question(s) +
+                     SLACK_TOKENS,
+              cls = cls_need(s);
     int limit = s->o.n_ctx ? s->o.n_ctx : s->m->n_ctx_train;
     if (need > limit) {
         snprintf(s->err, sizeof s->err,
-                 "document is %d tokens; with prompts%s it needs %d, more than the context "
+                 "document is %d tokens; with prompts%s it needs %lld, more than the context "
                  "limit of %d tokens (%s)",
                  d->tok.n, s->o.mode == WIM_MODE_WIM ? " and margins" : "", need, limit,
-                 s->pool      ? "a pool slot's share"
-                 : s->o.n_ctx ? "set by -c"
-                              : "the model's trained context");
+                 limit_source(s));
         return -1;
     }
-    int ctx = s->o.n_ctx ? s->o.n_ctx : wim_round_up(need);
+    if (cls > limit) {
+        snprintf(s->err, sizeof s->err,
+                 "a verdict prompt needs %lld tokens, more than the context limit of %d tokens "
+                 "(%s): lower --max-verdict-tokens%s",
+                 cls, limit, limit_source(s),
+                 s->o.mode == WIM_MODE_RAG ? " or --segment-tokens" : "");
+        return -1;
+    }
+    int ctx = s->o.n_ctx ? s->o.n_ctx : wim_round_up((int)need);
     if (ctx > limit) ctx = limit;
     s->st.n_ctx = ctx;
-    return wim_session_reserve(s, ctx, seqs_need(s), cls_need(s));
+    return wim_session_reserve(s, ctx, seqs_need(s), (int)cls);
 }
 
 /* ============================================================================
@@ -709,7 +729,7 @@ static int ask(wim_session *s)
 {
     s->st.n_segments_read = s->doc.n;
     s->st.n_read_tokens = s->doc.tok.n;
-    int group = (s->ctx_size - s->doc.n_past) / forks_per_question(s);
+    int group = (int)((s->ctx_size - s->doc.n_past) / forks_per_question(s));
     wim_tokens *ex = calloc((size_t)s->n_queries, sizeof *ex);
     int rc = ex ? extract_prompts(s, ex) : -1;
     for (int q0 = 0; rc == 0 && q0 < s->n_queries && s->stop != WIM_ABORT; q0 += group) {
@@ -739,14 +759,21 @@ int wim_session_ask(wim_session *s, const char *const *queries, int n_queries, w
     s->st.n_doc_tokens = s->doc.tok.n;
     s->st.n_segments = s->doc.n;
     s->st.n_ctx = s->ctx_size;
-    int need = forks_per_question(s);
+    long long need = forks_per_question(s);
     if (need > s->ctx_size - s->doc.n_past) {
         snprintf(s->err, sizeof s->err,
-                 "the document leaves %d tokens of its %d-token context; a question needs %d",
+                 "the document leaves %d tokens of its %d-token context; a question needs %lld",
                  s->ctx_size - s->doc.n_past, s->ctx_size, need);
         return -1;
     }
     /* the cache stays in its context; with fewer sequences jobs wait for one */
-    if (wim_session_reserve(s, s->ctx_size, s->n_seq, cls_need(s)) != 0) return -1;
+    long long cls = cls_need(s);
+    if (cls > s->ctx_size) {
+        snprintf(s->err, sizeof s->err,
+                 "a verdict prompt needs %lld tokens, more than the %d-token context", cls,
+                 s->ctx_size);
+        return -1;
+    }
+    if (wim_session_reserve(s, s->ctx_size, s->n_seq, (int)cls) != 0) return -1;
     return conduct(s, ask);
 }

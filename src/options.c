@@ -31,24 +31,6 @@ void wim_options_default(wim_options *o)
     };
 }
 
-int wim_options_check(const wim_options *o, char *err, size_t errlen)
-{
-    const char *bad = o->segment_tokens < 1              ? "segment tokens must be at least 1"
-                      : o->max_margin_tokens < 1         ? "max margin tokens must be at least 1"
-                      : o->max_verdict_tokens < 1        ? "max verdict tokens must be at least 1"
-                      : o->max_answer_tokens < 1         ? "max answer tokens must be at least 1"
-                      : !(o->temp >= 0)                  ? "temperature must not be negative"
-                      : !(o->top_p > 0 && o->top_p <= 1) ? "top-p must be in (0, 1]"
-                      : o->n_threads < 0                 ? "threads must not be negative"
-                      : o->n_ctx < 0                     ? "context size must not be negative"
-                      : o->n_batch < 1                   ? "batch size must be at least 1"
-                      : o->n_ubatch < 0                  ? "ubatch size must not be negative"
-                      : !(o->rope_scale >= 0)            ? "rope scale must not be negative"
-                                                         : NULL;
-    if (bad) snprintf(err, errlen, "%s", bad);
-    return bad ? -1 : 0;
-}
-
 /* ============================================================================
  * Setting by name
  * ========================================================================= */
@@ -64,38 +46,49 @@ static const char *const cache_types[] = {"f16",  "f32",    "bf16", "q8_0", "q4_
 static const char *const flash_attns[] = {"auto", "on", "off", NULL};
 static const char *const rope_scalings[] = {"model", "none", "linear", "yarn", NULL};
 
+/* Bounds of the whole numbers. Token counts stop below any context a model
+ * has, so sizing arithmetic on them cannot overflow; the context they must fit
+ * in is checked when a document is sized (engine.c). A batch is allocated up
+ * front, token by token. */
+enum {
+    MAX_TOKENS = 1 << 24,
+    MAX_CTX = 1 << 30,
+    MAX_BATCH = 1 << 16,
+    MAX_THREADS = 1024,
+};
+
 static const struct setting {
     const char *key;
     size_t at;                  /* offsetof the field in wim_options */
     const char *const *choices; /* CHOICE: the names, NULL-ended */
     kind kind;
-    int min; /* WHOLE: smallest allowed */
+    int min, max; /* WHOLE: the range allowed (0 is "the default" where allowed) */
 } settings[] = {
-    {"mode", offsetof(wim_options, mode), modes, CHOICE, 0},
-    {"classify", offsetof(wim_options, classify), classifies, CHOICE, 0},
-    {"schedule", offsetof(wim_options, schedule), schedules, CHOICE, 0},
-    {"segment_tokens", offsetof(wim_options, segment_tokens), NULL, WHOLE, 1},
-    {"max_margin_tokens", offsetof(wim_options, max_margin_tokens), NULL, WHOLE, 1},
-    {"max_verdict_tokens", offsetof(wim_options, max_verdict_tokens), NULL, WHOLE, 1},
-    {"max_answer_tokens", offsetof(wim_options, max_answer_tokens), NULL, WHOLE, 1},
-    {"temp", offsetof(wim_options, temp), NULL, REAL, 0},
-    {"top_p", offsetof(wim_options, top_p), NULL, REAL, 0},
-    {"seed", offsetof(wim_options, seed), NULL, SEED, 0},
-    {"threads", offsetof(wim_options, n_threads), NULL, WHOLE, 1},
-    {"ctx_size", offsetof(wim_options, n_ctx), NULL, WHOLE, 1},
-    {"batch_size", offsetof(wim_options, n_batch), NULL, WHOLE, 1},
-    {"ubatch_size", offsetof(wim_options, n_ubatch), NULL, WHOLE, 1},
-    {"cache_type_k", offsetof(wim_options, cache_type_k), cache_types, CHOICE, 0},
-    {"cache_type_v", offsetof(wim_options, cache_type_v), cache_types, CHOICE, 0},
-    {"flash_attn", offsetof(wim_options, flash_attn), flash_attns, CHOICE, 0},
-    {"rope_scaling", offsetof(wim_options, rope_scaling), rope_scalings, CHOICE, 0},
-    {"rope_scale", offsetof(wim_options, rope_scale), NULL, REAL, 0},
-    {"templates", offsetof(wim_options, templates_dir), NULL, TEXT, 0},
-    {"user_header", offsetof(wim_options, user_header), NULL, TEXT, 0},
-    {"generation_header", offsetof(wim_options, generation_header), NULL, TEXT, 0},
-    {"think", offsetof(wim_options, think), NULL, SWITCH, 0},
-    {"fixed_length", offsetof(wim_options, fixed_length), NULL, SWITCH, 0},
-    {"assume_relevant", offsetof(wim_options, assume_relevant), NULL, SWITCH, 0},
+    {"mode", offsetof(wim_options, mode), modes, CHOICE, 0, 0},
+    {"classify", offsetof(wim_options, classify), classifies, CHOICE, 0, 0},
+    {"schedule", offsetof(wim_options, schedule), schedules, CHOICE, 0, 0},
+    {"segment_tokens", offsetof(wim_options, segment_tokens), NULL, WHOLE, 1, MAX_TOKENS},
+    {"max_margin_tokens", offsetof(wim_options, max_margin_tokens), NULL, WHOLE, 1, MAX_TOKENS},
+    {"max_verdict_tokens", offsetof(wim_options, max_verdict_tokens), NULL, WHOLE, 1, MAX_TOKENS},
+    {"max_answer_tokens", offsetof(wim_options, max_answer_tokens), NULL, WHOLE, 1, MAX_TOKENS},
+    {"temp", offsetof(wim_options, temp), NULL, REAL, 0, 0},
+    {"top_p", offsetof(wim_options, top_p), NULL, REAL, 0, 0},
+    {"seed", offsetof(wim_options, seed), NULL, SEED, 0, 0},
+    {"threads", offsetof(wim_options, n_threads), NULL, WHOLE, 0, MAX_THREADS},
+    {"ctx_size", offsetof(wim_options, n_ctx), NULL, WHOLE, 0, MAX_CTX},
+    {"batch_size", offsetof(wim_options, n_batch), NULL, WHOLE, 1, MAX_BATCH},
+    {"ubatch_size", offsetof(wim_options, n_ubatch), NULL, WHOLE, 0, MAX_BATCH},
+    {"cache_type_k", offsetof(wim_options, cache_type_k), cache_types, CHOICE, 0, 0},
+    {"cache_type_v", offsetof(wim_options, cache_type_v), cache_types, CHOICE, 0, 0},
+    {"flash_attn", offsetof(wim_options, flash_attn), flash_attns, CHOICE, 0, 0},
+    {"rope_scaling", offsetof(wim_options, rope_scaling), rope_scalings, CHOICE, 0, 0},
+    {"rope_scale", offsetof(wim_options, rope_scale), NULL, REAL, 0, 0},
+    {"templates", offsetof(wim_options, templates_dir), NULL, TEXT, 0, 0},
+    {"user_header", offsetof(wim_options, user_header), NULL, TEXT, 0, 0},
+    {"generation_header", offsetof(wim_options, generation_header), NULL, TEXT, 0, 0},
+    {"think", offsetof(wim_options, think), NULL, SWITCH, 0, 0},
+    {"fixed_length", offsetof(wim_options, fixed_length), NULL, SWITCH, 0, 0},
+    {"assume_relevant", offsetof(wim_options, assume_relevant), NULL, SWITCH, 0, 0},
 };
 
 static int set_choice(const struct setting *s, void *field, const char *v, char *err, size_t errlen)
@@ -118,7 +111,7 @@ static int set_whole(const struct setting *s, void *field, const char *v, char *
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    long hi = s->kind == SEED ? (long)UINT32_MAX : INT_MAX;
+    long hi = s->kind == SEED ? (long)UINT32_MAX : s->max;
     if (errno || end == v || *end || n < s->min || n > hi) {
         snprintf(err, errlen, "needs a whole number from %d to %ld, got '%s'", s->min, hi, v);
         return WIM_OPTION_BAD_VALUE;
@@ -179,6 +172,32 @@ int wim_options_set(wim_options *o, const char *key, const char *value, char *er
     }
     snprintf(err, errlen, "unknown option");
     return WIM_OPTION_UNKNOWN;
+}
+
+/* The whole numbers against their bounds: the same table that reads them, so
+ * fields set directly in C are held to what flags and requests are. */
+static const char *out_of_range(const wim_options *o, char *why, size_t len)
+{
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const struct setting *s = &settings[i];
+        if (s->kind != WHOLE) continue;
+        int v = *(const int *)((const char *)o + s->at);
+        if (v >= s->min && v <= s->max) continue;
+        snprintf(why, len, "%s must be from %d to %d, not %d", s->key, s->min, s->max, v);
+        return why;
+    }
+    return NULL;
+}
+
+int wim_options_check(const wim_options *o, char *err, size_t errlen)
+{
+    char why[128];
+    const char *bad = !(o->temp >= 0)                    ? "temperature must not be negative"
+                      : !(o->top_p > 0 && o->top_p <= 1) ? "top-p must be in (0, 1]"
+                      : !(o->rope_scale >= 0)            ? "rope scale must not be negative"
+                                                         : out_of_range(o, why, sizeof why);
+    if (bad) snprintf(err, errlen, "%s", bad);
+    return bad ? -1 : 0;
 }
 
 const char *wim_mode_name(wim_mode m)

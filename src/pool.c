@@ -288,6 +288,8 @@ wim_pool *wim_pool_new(wim_model *m, const wim_options *o, int n_slots, int n_ct
     /* a verdict prompt holds one margin or raw segment, the question and the template */
     int most = o->segment_tokens > o->max_margin_tokens ? o->segment_tokens : o->max_margin_tokens;
     p->slot_cls = wim_round_up(most + o->max_verdict_tokens + CLS_ROOM);
+    if (p->slot_cls > p->slot_ctx)
+        p->slot_cls = p->slot_ctx; /* a request needing more is refused */
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (start_shared(p, &p->sh[WIM_POOL_MAIN], p->slot_ctx * n_slots, stride) != 0 ||

@@ -125,6 +125,27 @@ static void test_bad_flags(void **state)
     expect_error("-f y -q q", "no model given");
     expect_error("-m x.gguf -f y -q q --schedule eager", "--schedule: unknown value 'eager'");
     expect_error("-m x.gguf -f y -q q --fixed_length", "unknown option '--fixed_length'");
+    /* near INT_MAX these once overflowed the sizing or the batch's allocation */
+    expect_error("-m x.gguf -f y -q q --max-verdict-tokens 2147483647",
+                 "--max-verdict-tokens: needs a whole number from 1 to 16777216");
+    expect_error("-m x.gguf -f y -q q -b 2147483647", "-b: needs a whole number from 1 to 65536");
+}
+
+/* Token limits within their bounds but past the context are refused before
+ * anything is allocated for them, in 64-bit arithmetic. */
+static void test_limits_past_the_context(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s -f %s -q q --max-answer-tokens 16777216", TINY,
+             path_in_dir("doc.txt"));
+    expect_error(args, "more than the context limit of 8192 tokens");
+    snprintf(args, sizeof args, "-m %s -f %s -q q --max-margin-tokens 16777216 --segment-tokens 8",
+             TINY, path_in_dir("doc.txt"));
+    expect_error(args, "more than the context limit of 8192 tokens");
+    snprintf(args, sizeof args, "-m %s -f %s -q q --max-verdict-tokens 16777216", TINY,
+             path_in_dir("doc.txt"));
+    expect_error(args, "a verdict prompt needs 16777472 tokens, more than the context limit");
 }
 
 static void test_json_lines_parse(void **state)
@@ -247,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_bad_model),
         cmocka_unit_test(test_bad_document_and_query),
         cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_limits_past_the_context),
         cmocka_unit_test(test_json_lines_parse),
         cmocka_unit_test(test_engine_flags),
         cmocka_unit_test(test_input_json_reference_format),

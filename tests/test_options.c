@@ -93,12 +93,41 @@ static void test_failures_say_what_is_wrong(void **state)
     assert_string_equal(err, "top-p must be in (0, 1]");
 }
 
+/* Every whole number has a bound far below what sizing arithmetic could
+ * overflow on, from text and in the struct alike. */
+static void test_numbers_are_bounded(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {
+        "segment_tokens", "max_margin_tokens", "max_verdict_tokens", "max_answer_tokens",
+        "threads",        "ctx_size",          "batch_size",         "ubatch_size"};
+    wim_options o;
+    char err[256];
+    wim_options_default(&o);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        assert_int_equal(set(&o, keys[i], "2147483647", err), WIM_OPTION_BAD_VALUE);
+        assert_non_null(strstr(err, "needs a whole number from"));
+    }
+    assert_int_equal(set(&o, "max_answer_tokens", "16777216", err), 0);
+    assert_int_equal(set(&o, "max_answer_tokens", "16777217", err), WIM_OPTION_BAD_VALUE);
+    assert_int_equal(set(&o, "batch_size", "65537", err), WIM_OPTION_BAD_VALUE);
+    assert_int_equal(set(&o, "threads", "0", err), 0); /* 0: one per core */
+    assert_int_equal(wim_options_check(&o, err, sizeof err), 0);
+    o.max_verdict_tokens = 2147483647;
+    assert_int_equal(wim_options_check(&o, err, sizeof err), -1);
+    assert_string_equal(err, "max_verdict_tokens must be from 1 to 16777216, not 2147483647");
+    wim_options_default(&o);
+    o.n_batch = 0;
+    assert_int_equal(wim_options_check(&o, err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_round_trip),
         cmocka_unit_test(test_values_land_in_their_fields),
         cmocka_unit_test(test_failures_say_what_is_wrong),
+        cmocka_unit_test(test_numbers_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
