@@ -245,6 +245,15 @@ wim_session *wim_session_new_in_pool(wim_pool *p, const wim_options *o, char *er
  * aborted, -1 on error (see wim_session_error). */
 int wim_session_run(wim_session *s, const char *doc, size_t doc_len, const char *query,
                     wim_event_fn cb, void *user);
+/* Asks the session's run, from any thread or a signal handler, to stop
+ * (WIM_STOP: reading ends and the answer comes from what was read; asked
+ * during the answer, the answer ends where it is) or to end without an answer
+ * (WIM_ABORT), as if the callback had returned it. It takes effect within one
+ * decode step; an abort also ends the decode in flight, through llama.cpp's
+ * abort callback, where the session has contexts of its own. A margin being
+ * written when the stop comes is dropped. The next run starts afresh. */
+void wim_session_interrupt(wim_session *s, int how);
+
 /* The same for several questions at once: the document is read once, and each
  * question gets its own margins (in parallel sequences) and answer. */
 int wim_session_run_many(wim_session *s, const char *doc, size_t doc_len,

@@ -171,7 +171,7 @@ static int read_segment(wim_session *s, int i)
     wim_doc *d = &s->doc;
     const llama_token *t = d->tok.v + d->tok_off[i];
     for (int done = 0, n = seg_tokens(d, i); done < n;) {
-        if (s->stop != WIM_CONTINUE) return 1;
+        if (wim_poll(s) != WIM_CONTINUE) return 1;
         int k = step(s, t + done, n - done, i);
         if (k < 0) return -1;
         done += k;
@@ -457,11 +457,28 @@ static int step(wim_session *s, const llama_token *doc, int n_doc, int seg)
     return k;
 }
 
+/* A stop asked for after the jobs in flight began ends them now, within one
+ * step: margins not yet written are dropped, answers end where they are. */
+static int cut_jobs(wim_session *s)
+{
+    wim_job done[WIM_MAX_SEQ];
+    int n_done, rc = 0;
+    wim_jobs_cut(s, done, &n_done);
+    for (int i = 0; i < n_done; i++) {
+        if (rc == 0 && done[i].kind == WIM_JOB_ANSWER && s->stop != WIM_ABORT)
+            rc = answer_done(s, &done[i]);
+        wim_job_end(s, &done[i]);
+    }
+    return rc;
+}
+
 /* Steps without document tokens until no job is left. 0, or -1. */
 static int drain(wim_session *s)
 {
-    while (s->n_jobs > 0 && s->stop != WIM_ABORT)
+    while (s->n_jobs > 0) {
+        if (wim_poll(s) > s->stop_floor) return cut_jobs(s);
         if (step(s, NULL, 0, -1) < 0) return -1;
+    }
     return 0;
 }
 
@@ -475,8 +492,10 @@ static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt
     llama_pos cells = cells_through(&s->doc, seg);
     int started;
     while ((started = wim_job_start(s, WIM_JOB_MARGIN, seg, q, cells, prompt,
-                                    s->o.max_margin_tokens)) == 0)
+                                    s->o.max_margin_tokens)) == 0) {
+        if (wim_poll(s) > s->stop_floor) return cut_jobs(s);
         if (step(s, NULL, 0, -1) < 0) return -1;
+    }
     return started < 0 ? -1 : 0;
 }
 
@@ -514,6 +533,7 @@ int wim_session_overrule(wim_session *s, int question, int segment, int keep, ch
 static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
 {
     int rc = 0;
+    s->stop_floor = wim_poll(s); /* a stop that ended the reading still lets them answer */
     for (int q = q0; q < q1 && rc == 0; q++) {
         wim_strbuf notes = {0};
         s->n_sealed = q + 1;
@@ -544,7 +564,7 @@ static int run_wim(wim_session *s)
     bool sequential = s->o.schedule == WIM_SCHEDULE_SEQUENTIAL;
     for (int i = 0; rc == 0 && i < s->doc.n && s->stop == WIM_CONTINUE; i++) {
         rc = read_segment(s, i);
-        for (int q = 0; rc == 0 && q < s->n_queries; q++)
+        for (int q = 0; rc == 0 && q < s->n_queries && s->stop == WIM_CONTINUE; q++)
             rc = start_margin(s, i, q, &ex[q]);
         if (rc == 0 && sequential) rc = drain(s);
     }
@@ -616,7 +636,8 @@ static int begin(wim_session *s, const char *const *queries, int n_queries, wim_
     s->n_queries = n_queries;
     s->t0_ms = wim_now_ms();
     s->st = (wim_stats){0};
-    s->stop = WIM_CONTINUE;
+    s->stop = s->stop_floor = WIM_CONTINUE;
+    atomic_store(&s->interrupt, WIM_CONTINUE);
     s->err[0] = '\0';
     return check_queries(s);
 }
@@ -674,6 +695,7 @@ static int conduct(wim_session *s, int (*work)(wim_session *))
         if (s->stop != WIM_ABORT) rc = work(s);
     }
     wim_jobs_free(s);
+    if (rc != 0 && s->stop == WIM_ABORT) rc = 0; /* a decode cut short by the abort */
     if (rc == 0 && s->stop != WIM_ABORT) finish(s);
     free_results(s);
     if (rc != 0) return -1;

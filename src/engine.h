@@ -19,6 +19,7 @@
 #include "wim.h"
 
 #include <llama.h>
+#include <stdatomic.h>
 
 /* Sequence 0 of the main context holds the document; margins and answers are
  * forked from it into sequences of their own. With a unified KV cache a fork
@@ -114,9 +115,11 @@ struct wim_session {
     void *user;
     const char *const *queries;
     int n_queries;
-    double t0_ms; /* run start, monotonic */
-    wim_stats st; /* live counters, reported with every event */
-    int stop;     /* the strongest WIM_STOP/WIM_ABORT a callback returned */
+    double t0_ms;         /* run start, monotonic */
+    wim_stats st;         /* live counters, reported with every event */
+    int stop;             /* the strongest WIM_STOP/WIM_ABORT asked for (wim_poll) */
+    int stop_floor;       /* the stop level when the answers began: only a stronger one cuts them */
+    atomic_int interrupt; /* wim_session_interrupt's request, from any thread or a signal */
     char err[512];
 
     /* Jobs in flight and the sequences they hold. */
@@ -135,6 +138,8 @@ void wim_doc_free(wim_doc *d);
  * one of ctx_size cells for n_seq sequences, the verdicts' one (if cls_size). */
 int wim_session_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size);
 void wim_emit(wim_session *s, wim_event ev);
+/* Takes in a stop asked for by wim_session_interrupt; the stop level now. */
+int wim_poll(wim_session *s);
 void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_seq_id seq,
                    bool logits);
 int wim_decode_batch(wim_session *s, struct llama_context *ctx);
@@ -210,6 +215,8 @@ int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n
  * decoded, or -1. */
 int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg, wim_job *done,
              int *n_done);
+/* Hands every job in flight over, as a step hands over finished ones. */
+void wim_jobs_cut(wim_session *s, wim_job *done, int *n_done);
 /* Frees a job and gives its sequence back, its cells dropped. */
 void wim_job_end(wim_session *s, wim_job *j);
 void wim_jobs_free(wim_session *s);

@@ -137,6 +137,14 @@ static void hand_over(wim_session *s, const bool *finished, wim_job *done, int *
     s->n_jobs = kept;
 }
 
+void wim_jobs_cut(wim_session *s, wim_job *done, int *n_done)
+{
+    bool all[WIM_MAX_SEQ];
+    for (int i = 0; i < s->n_jobs; i++)
+        all[i] = true;
+    hand_over(s, all, done, n_done);
+}
+
 int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg, wim_job *done, int *n_done)
 {
     *n_done = 0;

@@ -151,6 +151,8 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_
     return llama_init_from_model(m->model, p);
 }
 
+static bool abort_asked(void *data);
+
 /* One context, recreated only when its size must change: 0 kept, 1 new, -1 failed. */
 static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, int want, int n_seq)
 {
@@ -158,6 +160,7 @@ static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, in
     if (*ctx) llama_free(*ctx);
     *ctx = wim_context_new(s->m, &s->o, want, s->o.n_batch, n_seq);
     *size = *ctx ? want : 0;
+    if (*ctx) llama_set_abort_callback(*ctx, abort_asked, s);
     if (*ctx) return 1;
     snprintf(s->err, sizeof s->err, "cannot create a context of %d tokens%s%s", want,
              wim_llama_last_error()[0] ? ": " : "", wim_llama_last_error());
@@ -193,6 +196,29 @@ void wim_emit(wim_session *s, wim_event ev)
     if (!s->cb) return;
     int rc = s->cb(&ev, s->user);
     if (rc > s->stop) s->stop = rc;
+    wim_poll(s);
+}
+
+int wim_poll(wim_session *s)
+{
+    int asked = atomic_load(&s->interrupt);
+    if (asked > s->stop) s->stop = asked;
+    return s->stop;
+}
+
+void wim_session_interrupt(wim_session *s, int how)
+{
+    if (how != WIM_STOP && how != WIM_ABORT) return;
+    int was = atomic_load(&s->interrupt);
+    while (was < how && !atomic_compare_exchange_weak(&s->interrupt, &was, how))
+        ;
+}
+
+/* llama.cpp asks between the parts of a decode whether to give up on it. */
+static bool abort_asked(void *data)
+{
+    wim_session *s = data;
+    return atomic_load(&s->interrupt) == WIM_ABORT;
 }
 
 /* ============================================================================
@@ -226,6 +252,10 @@ int wim_decode_batch(wim_session *s, struct llama_context *ctx)
         if (rc == 0) llama_synchronize(ctx);
     }
     if (rc == 0) return 0;
+    if (rc == 2 && wim_poll(s) == WIM_ABORT) { /* abort_asked ended it */
+        snprintf(s->err, sizeof s->err, "aborted");
+        return -1;
+    }
     snprintf(s->err, sizeof s->err, "llama_decode failed (%d)%s", rc,
              rc == 1 ? ": no room left in the KV cache" : "");
     return -1;
@@ -237,7 +267,7 @@ int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, 
     /* llama.cpp caps a context's batch at its size: the small verdict one may be under n_batch */
     int most = (int)llama_n_batch(ctx) < s->o.n_batch ? (int)llama_n_batch(ctx) : s->o.n_batch;
     for (int done = 0; done < n;) {
-        if (seg >= 0 && s->stop != WIM_CONTINUE) return 1;
+        if (seg >= 0 && wim_poll(s) != WIM_CONTINUE) return 1;
         int k = n - done < most ? n - done : most;
         s->batch.n_tokens = 0;
         for (int i = 0; i < k; i++)
@@ -261,7 +291,7 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
 {
     llama_sampler_reset(s->smpl);
     int n = 0;
-    while (n < max) {
+    while (n < max && wim_poll(s) <= s->stop_floor) {
         llama_token tok = wim_sample(s, s->smpl, ctx, -1);
         if (llama_vocab_is_eog(s->m->vocab, tok) && !s->o.fixed_length) break;
         char piece[256];

@@ -62,7 +62,8 @@ typedef struct record {
     /* when to intervene: at the first event of this type (and segment, if >= 0) */
     wim_event_type stop_at;
     int stop_segment;
-    int stop_with; /* WIM_CONTINUE = never */
+    int stop_with;  /* WIM_CONTINUE = never */
+    wim_session *s; /* set: stop_with is asked through wim_session_interrupt instead */
 } record;
 
 static void check_json(const wim_event *ev)
@@ -97,7 +98,8 @@ static int on_event(const wim_event *ev, void *user)
         wim_strbuf_puts(&r->answer, ev->answers[0]);
     }
     bool here = ev->type == r->stop_at && (r->stop_segment < 0 || ev->segment == r->stop_segment);
-    return here ? r->stop_with : WIM_CONTINUE;
+    if (here && r->s) wim_session_interrupt(r->s, r->stop_with);
+    return here && !r->s ? r->stop_with : WIM_CONTINUE;
 }
 
 static int count(const record *r, wim_event_type t)
@@ -271,7 +273,7 @@ static void test_stop_after_a_segment_answers_from_margins_so_far(void **state)
     check_frame(r);
     assert_true(r->done.stopped_early);
     assert_int_equal(r->done.n_segments_read, 2);
-    assert_int_equal(r->done.n_margins, 2);
+    assert_int_equal(r->done.n_margins, 1); /* segment 1's margin is not begun after the stop */
     assert_int_equal(find(r, WIM_EVENT_SEGMENT, 2), -1);
     assert_true(r->done.n_read_tokens < r->done.n_doc_tokens);
     record_free(r);
@@ -288,6 +290,56 @@ static void test_stop_inside_a_segment(void **state)
     assert_int_equal(count(r, WIM_EVENT_MARGIN), 0);
     assert_int_equal(r->done.n_read_tokens, 64);
     record_free(r);
+}
+
+/* A stop asked while the answer is written ends it at once: one piece, not
+ * the forty tokens fixed_length would write. */
+static void test_interrupt_ends_the_answer(void **state)
+{
+    (void)state;
+    wim_options o;
+    small_options(&o, WIM_MODE_LLM);
+    o.max_answer_tokens = 40;
+    o.fixed_length = true;
+    char err[256];
+    wim_session *s = wim_session_new(model, &o, err, sizeof err);
+    record *r = calloc(1, sizeof *r);
+    *r = (record){
+        .stop_at = WIM_EVENT_ANSWER_TOKEN, .stop_segment = -1, .stop_with = WIM_STOP, .s = s};
+    assert_int_equal(wim_session_run(s, document, strlen(document), "Which pier?", on_event, r), 0);
+    assert_int_equal(count(r, WIM_EVENT_ANSWER_TOKEN), 1);
+    assert_int_equal(count(r, WIM_EVENT_DONE), 1);
+    assert_true(r->done.stopped_early);
+    assert_int_equal(r->done.n_decode_tokens, 1);
+    assert_string_equal(wim_strbuf_str(&r->answer), wim_strbuf_str(&r->answer_tokens));
+    record_free(r);
+    /* the next run starts afresh, not stopped */
+    r = calloc(1, sizeof *r);
+    assert_int_equal(wim_session_run(s, document, strlen(document), "Which pier?", on_event, r), 0);
+    assert_int_equal(r->done.n_decode_tokens, 40);
+    record_free(r);
+    wim_session_free(s);
+}
+
+/* A stop asked while a margin is written (riding in the next segment's
+ * prefill) drops that margin; the answer still comes. */
+static void test_interrupt_drops_a_margin_in_flight(void **state)
+{
+    (void)state;
+    wim_options o;
+    small_options(&o, WIM_MODE_WIM);
+    o.schedule = WIM_SCHEDULE_OVERLAP;
+    o.fixed_length = true;
+    char err[256];
+    wim_session *s = wim_session_new(model, &o, err, sizeof err);
+    record *r = calloc(1, sizeof *r);
+    *r = (record){.stop_at = WIM_EVENT_PROGRESS, .stop_segment = 1, .stop_with = WIM_STOP, .s = s};
+    assert_int_equal(wim_session_run(s, document, strlen(document), "Which pier?", on_event, r), 0);
+    assert_int_equal(count(r, WIM_EVENT_MARGIN), 0); /* 12 tokens: not written in one step */
+    assert_int_equal(count(r, WIM_EVENT_ANSWER), 1);
+    assert_int_equal(r->done.n_margins, 0);
+    record_free(r);
+    wim_session_free(s);
 }
 
 static void test_abort_ends_without_answer(void **state)
@@ -377,7 +429,7 @@ static void test_bad_options(void **state)
     small_options(&o, WIM_MODE_WIM);
     o.segment_tokens = 0;
     assert_null(wim_session_new(model, &o, err, sizeof err));
-    assert_non_null(strstr(err, "segment tokens"));
+    assert_non_null(strstr(err, "segment_tokens must be from 1"));
     small_options(&o, WIM_MODE_WIM);
     o.top_p = 1.5f;
     assert_null(wim_session_new(model, &o, err, sizeof err));
@@ -394,6 +446,8 @@ int main(void)
         cmocka_unit_test(test_stop_after_a_segment_answers_from_margins_so_far),
         cmocka_unit_test(test_stop_inside_a_segment),
         cmocka_unit_test(test_abort_ends_without_answer),
+        cmocka_unit_test(test_interrupt_ends_the_answer),
+        cmocka_unit_test(test_interrupt_drops_a_margin_in_flight),
         cmocka_unit_test(test_braces_and_markers_stay_literal),
         cmocka_unit_test(test_margins_that_read_back_long),
         cmocka_unit_test(test_bad_input),

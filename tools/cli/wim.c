@@ -199,11 +199,13 @@ static void read_queries(cli *c)
  * ========================================================================= */
 
 static volatile sig_atomic_t interrupts;
+static wim_session *running; /* told of the first Ctrl-C, so a margin or answer ends at once */
 
 static void on_sigint(int sig)
 {
     (void)sig;
-    if (++interrupts >= 2) {
+    if (++interrupts == 1 && running) wim_session_interrupt(running, WIM_STOP);
+    if (interrupts >= 2) {
         static const char msg[] = "\nwim: interrupted\n";
         ssize_t ignored = write(2, msg, sizeof msg - 1);
         (void)ignored;
@@ -345,6 +347,7 @@ static int run(cli *c, const char *doc, size_t len)
         wim_model_free(m);
         return 1;
     }
+    running = s;
     signal(SIGINT, on_sigint);
     view v = {.json = c->json, .quiet = c->quiet, .tty = isatty(2)};
     int rc = conduct(s, c, doc, len, &v);
@@ -352,6 +355,7 @@ static int run(cli *c, const char *doc, size_t len)
         clear_progress(&v);
         fprintf(stderr, "wim: error: %s\n", wim_session_error(s));
     }
+    running = NULL;
     wim_session_free(s);
     wim_model_free(m);
     return rc == 0 ? 0 : 1;
