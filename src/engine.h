@@ -104,6 +104,7 @@ struct wim_session {
     int ctx_size, cls_size;    /* their n_ctx, 0 before the first run */
     int n_seq;                 /* sequences of the main context, at most WIM_MAX_SEQ */
     bool trace;                /* WIM_TRACE is set: print every step's shape and time */
+    int test_slow_ms;          /* WIM_TEST_SLOW_MS: a test's pause before every step */
     struct llama_batch batch;  /* o.n_batch tokens */
     struct llama_sampler *smpl;
     wim_tokens cls_cached; /* the verdict prompt in the small context's cache */

@@ -57,6 +57,10 @@ wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size
     s->o.generation_header = s->generation_header = dup_or_null(o->generation_header);
     if (s->o.n_threads == 0) s->o.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     s->trace = getenv("WIM_TRACE") != NULL;
+    /* a test seam, not a setting: it makes a tiny model's reading last at
+     * least so long, for tests of what happens while one waits or works */
+    const char *slow = getenv("WIM_TEST_SLOW_MS");
+    s->test_slow_ms = slow ? atoi(slow) : 0;
     if (wim_templates_load(&s->tpl, o->templates_dir, err, errlen) != 0 ||
         wim_chat_init(&s->chat, m->model, o->think, s->tpl.text[WIM_TPL_SYSTEM], o->user_header,
                       o->generation_header, err, errlen) != 0) {
@@ -244,6 +248,10 @@ int wim_pooled(const wim_session *s, const struct llama_context *ctx)
 int wim_decode_batch(wim_session *s, struct llama_context *ctx)
 {
     int rc;
+    if (s->test_slow_ms > 0)
+        nanosleep(
+            &(struct timespec){s->test_slow_ms / 1000, (long)(s->test_slow_ms % 1000) * 1000000L},
+            NULL);
     if (s->pool) {
         rc = wim_pool_decode(s, wim_pooled(s, ctx));
     } else {

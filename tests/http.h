@@ -109,11 +109,14 @@ typedef struct sse {
     size_t len;
     bool headers_done;
     int status;
+    int comments; /* ": ..." lines seen: the server's keep-alives */
 } sse;
 
-/* The next event's JSON (the caller deletes it), or NULL at the end. */
-static inline cJSON *sse_next(sse *s)
+/* The next event's JSON (the caller deletes it); or NULL, with *comment set
+ * when a comment came first, else at the end. */
+static inline cJSON *sse_step(sse *s, bool *comment)
 {
+    *comment = false;
     for (;;) {
         if (!s->headers_done) {
             char *end = strstr(s->buf, "\r\n\r\n");
@@ -126,6 +129,14 @@ static inline cJSON *sse_next(sse *s)
             }
         }
         char *end = s->headers_done ? strstr(s->buf, "\n\n") : NULL;
+        if (end && s->buf[0] == ':') {
+            size_t skip = (size_t)(end + 2 - s->buf);
+            memmove(s->buf, end + 2, s->len - skip + 1);
+            s->len -= skip;
+            s->comments++;
+            *comment = true;
+            return NULL;
+        }
         if (end && strncmp(s->buf, "data: ", 6) == 0) {
             *end = '\0';
             cJSON *j = cJSON_Parse(s->buf + 6);
@@ -139,6 +150,16 @@ static inline cJSON *sse_next(sse *s)
         s->len += (size_t)got;
         s->buf[s->len] = '\0';
     }
+}
+
+/* The next event's JSON (the caller deletes it), or NULL at the end. */
+static inline cJSON *sse_next(sse *s)
+{
+    bool comment;
+    cJSON *j;
+    while (!(j = sse_step(s, &comment)) && comment)
+        ;
+    return j;
 }
 
 /* The next event of that name (others skipped), or NULL at the end. */

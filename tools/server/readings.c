@@ -19,6 +19,13 @@
 
 enum { KEEP_FINISHED = 64, MAX_WORDS = 256, WORD_WAIT_S = 30 };
 
+/* A stream silent this long gets a comment line, so that neither
+ * libmicrohttpd's idle timeout nor a proxy's closes it while its reading
+ * waits in the queue or works on a long step, and so that a client who left
+ * is noticed (the write fails) and its reading stopped. */
+static const char keep_alive[] = ": keep-alive\n\n";
+enum { KEEP_ALIVE_MS = 5000 };
+
 typedef enum state { QUEUED, READING, DONE } state;
 
 /* One word of the person's on a margin. */
@@ -36,8 +43,12 @@ struct reading {
     int refs;
     state state;
     int position;           /* readings ahead of it in the queue; 0 once next or read */
-    wim_strbuf stream;      /* every event so far, "data: {...}\n\n" each */
+    wim_strbuf stream;      /* every event so far, "data: {...}\n\n" each; freed once
+                               finished and no connection streams it */
+    bool streaming;         /* a connection is streaming it */
     bool stop;              /* asked to stop reading */
+    bool stopped;           /* it ended early: stopped, left while queued, or shut down */
+    wim_session *session;   /* while READING: the session, to interrupt */
     word words[MAX_WORDS];  /* every word given, in order */
     int n_words, n_applied; /* given, and applied (or refused) by the reading */
     char *answer;
@@ -128,11 +139,12 @@ static int on_event(const wim_event *ev, void *user)
     pthread_mutex_lock(&r->rs->lock);
     if (json) append(r, json);
     if (ev->type == WIM_EVENT_DONE && ev->answers) r->answer = strdup(ev->answers[0]);
+    if (ev->type == WIM_EVENT_DONE) r->stopped = ev->stats->stopped_early;
     if (r->n_applied < r->n_words) apply_words(r, c->s);
-    bool stop = r->stop || r->rs->stopping;
+    int how = r->rs->stopping ? WIM_ABORT : r->stop ? WIM_STOP : WIM_CONTINUE;
     pthread_mutex_unlock(&r->rs->lock);
     free(json);
-    return stop ? WIM_STOP : WIM_CONTINUE;
+    return how;
 }
 
 /* An error after the stream began is its last event. */
@@ -147,14 +159,33 @@ static void append_error(reading *r, const char *message)
     cJSON_Delete(j);
 }
 
+/* What a finished reading keeps: its state and answer; the document now, and
+ * the stream once no connection reads it (lock held). */
+static void shed(reading *r)
+{
+    free(r->document);
+    r->document = NULL;
+    if (!r->streaming) wim_strbuf_free(&r->stream);
+}
+
 static void read_one(readings *rs, reading *r)
 {
     char err[512];
     wim_session *s = wim_session_new_in_pool(rs->pool, &r->o, err, sizeof err);
+    pthread_mutex_lock(&rs->lock);
+    r->session = s;
+    if (s && (r->stop || rs->stopping))
+        wim_session_interrupt(s, rs->stopping ? WIM_ABORT : WIM_STOP);
+    pthread_mutex_unlock(&rs->lock);
     run_ctx c = {r, s};
     int rc = s ? wim_session_run(s, r->document, strlen(r->document), r->query, on_event, &c) : -1;
     pthread_mutex_lock(&rs->lock);
+    r->session = NULL;
     if (rc < 0) append_error(r, s ? wim_session_error(s) : err);
+    if (rc == 1) {
+        append_error(r, "the server is shutting down");
+        r->stopped = true;
+    }
     for (; r->n_applied < r->n_words; r->n_applied++) {
         word *w = &r->words[r->n_applied];
         snprintf(w->err, sizeof w->err, "the reading is finished");
@@ -162,6 +193,7 @@ static void read_one(readings *rs, reading *r)
     }
     r->state = DONE;
     rs->n_reading--;
+    shed(r);
     pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&rs->lock);
     wim_session_free(s);
@@ -224,6 +256,8 @@ void readings_stop(readings *rs)
 {
     pthread_mutex_lock(&rs->lock);
     rs->stopping = true;
+    for (int i = 0; i < rs->n_all; i++) /* every reading at work ends within a step */
+        if (rs->all[i]->session) wim_session_interrupt(rs->all[i]->session, WIM_ABORT);
     pthread_cond_broadcast(&rs->work);
     pthread_mutex_unlock(&rs->lock);
     for (int i = 0; i < rs->n_workers; i++)
@@ -233,6 +267,8 @@ void readings_stop(readings *rs)
     for (reading *r = rs->head; r; r = r->next) {
         append_error(r, "the server is shutting down");
         r->state = DONE;
+        r->stopped = true;
+        shed(r);
         pthread_cond_broadcast(&r->changed);
     }
     reading *r = rs->head;
@@ -369,12 +405,37 @@ const char *reading_id(const reading *r)
  * What clients ask of a reading
  * ========================================================================= */
 
+/* Takes a reading that has not begun out of the queue, finished (lock held). */
+static void unqueue(readings *rs, reading *r)
+{
+    reading **at = &rs->head, *before = NULL;
+    while (*at != r) {
+        before = *at;
+        at = &(*at)->next;
+    }
+    *at = r->next;
+    if (rs->tail == r) rs->tail = before;
+    rs->n_queued--;
+    append_error(r, "stopped before its reading began");
+    r->state = DONE;
+    r->stopped = true;
+    shed(r);
+    renumber_queue(rs);
+    pthread_cond_broadcast(&r->changed);
+}
+
 bool reading_stop(reading *r)
 {
-    pthread_mutex_lock(&r->rs->lock);
+    readings *rs = r->rs;
+    pthread_mutex_lock(&rs->lock);
     bool live = r->state != DONE;
-    r->stop = true;
-    pthread_mutex_unlock(&r->rs->lock);
+    if (live) r->stop = true;
+    if (r->state == QUEUED) {
+        unqueue(rs, r);
+        r->refs--; /* the queue's; the caller holds one of its own */
+    }
+    if (r->session) wim_session_interrupt(r->session, WIM_STOP);
+    pthread_mutex_unlock(&rs->lock);
     return live;
 }
 
@@ -410,14 +471,42 @@ int reading_overrule(reading *r, int q, int seg, int keep, char *err, size_t err
     return status;
 }
 
-size_t reading_stream(reading *r, size_t pos, char *buf, size_t cap)
+void reading_stream_begin(reading *r)
 {
     pthread_mutex_lock(&r->rs->lock);
-    while (pos >= r->stream.len && r->state != DONE)
-        pthread_cond_wait(&r->changed, &r->rs->lock);
-    size_t n = pos < r->stream.len ? r->stream.len - pos : 0;
-    if (n > cap) n = cap;
-    if (n) memcpy(buf, r->stream.s + pos, n);
+    r->streaming = true;
+    pthread_mutex_unlock(&r->rs->lock);
+}
+
+void reading_stream_end(reading *r)
+{
+    pthread_mutex_lock(&r->rs->lock);
+    r->streaming = false;
+    if (r->state == DONE) shed(r);
+    pthread_mutex_unlock(&r->rs->lock);
+}
+
+size_t reading_stream(reading *r, size_t *at, char *buf, size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->rs->lock);
+    for (bool quiet = false; !n;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += KEEP_ALIVE_MS / 1000;
+        while (*at >= r->stream.len && r->state != DONE && !quiet)
+            quiet = pthread_cond_timedwait(&r->changed, &r->rs->lock, &until) == ETIMEDOUT;
+        n = *at < r->stream.len ? r->stream.len - *at : 0;
+        if (n > cap) n = cap;
+        if (n) memcpy(buf, r->stream.s + *at, n);
+        *at += n;
+        if (n || r->state == DONE) break;
+        if (cap >= sizeof keep_alive - 1) { /* else no room for it now: wait on */
+            n = sizeof keep_alive - 1;
+            memcpy(buf, keep_alive, n);
+        }
+        quiet = false;
+    }
     pthread_mutex_unlock(&r->rs->lock);
     return n;
 }
@@ -430,7 +519,7 @@ char *reading_state_json(reading *r)
     cJSON_AddStringToObject(j, "id", r->id);
     cJSON_AddStringToObject(j, "state", names[r->state]);
     cJSON_AddNumberToObject(j, "position", r->position);
-    cJSON_AddBoolToObject(j, "stopped", r->stop);
+    cJSON_AddBoolToObject(j, "stopped", r->stopped);
     if (r->answer)
         cJSON_AddStringToObject(j, "answer", r->answer);
     else

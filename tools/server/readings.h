@@ -38,8 +38,9 @@ void readings_count(readings *rs, int *reading_now, int *queued);
 const char *reading_id(const reading *r);
 void reading_release(reading *r);
 
-/* Asks it to stop reading (and answer from the margins so far). False when
- * it is finished already. */
+/* Asks it to stop reading (and answer from the margins so far), within one
+ * step; one still queued leaves the queue at once. False when it is finished
+ * already. */
 bool reading_stop(reading *r);
 
 /* The person's word on margin seg of question q: keep 1, drop 0, or -1 to
@@ -48,12 +49,19 @@ bool reading_stop(reading *r);
  * one-line reason in err. */
 int reading_overrule(reading *r, int q, int seg, int keep, char *err, size_t errlen);
 
-/* Copies up to cap bytes of its event stream from offset pos into buf, as
- * Server-Sent Events, waiting until there is something new. Returns the bytes
- * copied, or 0 once the stream is over. */
-size_t reading_stream(reading *r, size_t pos, char *buf, size_t cap);
+/* A connection begins or ends streaming it; a finished reading's stream is
+ * let go once none does. */
+void reading_stream_begin(reading *r);
+void reading_stream_end(reading *r);
 
-/* Its state as a JSON object {"id", "state", "position", "answer"}; malloc'd. */
+/* Copies up to cap bytes of its event stream from offset *at into buf, as
+ * Server-Sent Events, moving *at on, waiting until there is something new;
+ * after a few seconds of silence, a keep-alive comment instead. Returns the
+ * bytes in buf, or 0 once the stream is over. */
+size_t reading_stream(reading *r, size_t *at, char *buf, size_t cap);
+
+/* Its state as a JSON object {"id", "state", "position", "stopped", "answer"};
+ * malloc'd. */
 char *reading_state_json(reading *r);
 
 #endif

@@ -7,7 +7,9 @@
 
 #include "strbuf.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 typedef struct call {
     wim_strbuf body;
     bool too_big;
+    bool answered; /* refused on its headers, before the body */
 } call;
 
 /* ============================================================================
@@ -166,28 +169,47 @@ static const char *text_field(const cJSON *j, const char *name, char *err, size_
  * POST /v1/wim: the stream
  * ========================================================================= */
 
+/* One connection's place in a reading's events: keep-alive comments make
+ * the bytes sent run ahead of the events, so it is kept here. */
+typedef struct stream {
+    reading *r;
+    size_t at;
+} stream;
+
 static ssize_t stream_more(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    size_t n = reading_stream(cls, (size_t)pos, buf, max);
+    (void)pos;
+    stream *st = cls;
+    size_t n = reading_stream(st->r, &st->at, buf, max);
     return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
-/* The connection is gone: a client that left before the end stops the reading. */
+/* The connection is gone: a client that left before the end stops the reading
+ * (or gives up its place in the queue). */
 static void stream_closed(void *cls)
 {
-    reading_stop(cls);
-    reading_release(cls);
+    stream *st = cls;
+    reading_stop(st->r);
+    reading_stream_end(st->r);
+    reading_release(st->r);
+    free(st);
 }
 
 static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r)
 {
-    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
-                                                                  stream_more, r, stream_closed);
+    stream *st = malloc(sizeof *st);
+    struct MHD_Response *resp =
+        st ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_more, st,
+                                               stream_closed)
+           : NULL;
     if (!resp) {
+        free(st);
         reading_stop(r);
         reading_release(r);
         return MHD_NO;
     }
+    *st = (stream){r, 0};
+    reading_stream_begin(r);
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
@@ -376,11 +398,80 @@ static enum MHD_Result page(const server *sv, struct MHD_Connection *c, const ch
     return send_error(c, 404, "no such endpoint");
 }
 
-static bool authorized(const server *sv, struct MHD_Connection *c)
+/* ============================================================================
+ * Who may ask: decided on the headers, before any of the body is read
+ * ========================================================================= */
+
+/* a == b in time that depends on their lengths only, not on where they differ. */
+static bool same_secret(const char *a, const char *b)
 {
-    if (!sv->api_key) return true;
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    return h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, sv->api_key) == 0;
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < la && lb; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % lb]);
+    return diff == 0;
+}
+
+static bool from_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa || sa->sa_family != AF_INET) return false;
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+}
+
+/* A browser names the page that sent a request in Origin: without a key, only
+ * this server's own page (or a client that is not a browser) may use the API,
+ * so that no other web page a user visits can start readings here. */
+static bool same_origin(struct MHD_Connection *c)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (!origin) return true;
+    return host && strncmp(origin, "http://", 7) == 0 && strcmp(origin + 7, host) == 0;
+}
+
+/* 0 when the API may be used by this request, else the status to refuse it
+ * with and why. With a key: the key. Without: this machine, from no other
+ * site's page. */
+static unsigned refusal(const server *sv, struct MHD_Connection *c, const char **why)
+{
+    if (sv->api_key) {
+        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        bool ok = h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, sv->api_key);
+        *why = "a valid \"Authorization: Bearer KEY\" header is required";
+        return ok ? 0 : 401;
+    }
+    *why = !from_loopback(c) ? "this server has no API key, so only its own machine may use it"
+           : !same_origin(c) ? "a request from another site's page needs an API key"
+                             : NULL;
+    return *why ? 403 : 0;
+}
+
+/* A body announced larger than the limit is refused before it is read. */
+static bool announced_too_big(const server *sv, struct MHD_Connection *c)
+{
+    const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    char *end;
+    unsigned long long n = len ? strtoull(len, &end, 10) : 0;
+    return len && *end == '\0' && n > sv->max_body;
+}
+
+/* The first call, with the headers only: the status to refuse the request
+ * with before its body is read (why in why), or 0. */
+static unsigned check_headers(const server *sv, struct MHD_Connection *c, const char *url,
+                              char *why, size_t len)
+{
+    const char *reason;
+    unsigned status = strncmp(url, "/v1/", 4) == 0 ? refusal(sv, c, &reason) : 0;
+    if (status) {
+        snprintf(why, len, "%s", reason);
+        return status;
+    }
+    if (!announced_too_big(sv, c)) return 0;
+    snprintf(why, len, "the body is over this server's limit of %zu bytes", sv->max_body);
+    return 413;
 }
 
 /* ============================================================================
@@ -394,8 +485,6 @@ static enum MHD_Result route(const server *sv, struct MHD_Connection *c, const c
     bool api = strncmp(url, "/v1/", 4) == 0;
     if (strcmp(url, "/health") == 0)
         return get ? health(sv, c) : send_error(c, 405, "%s is not allowed here", method);
-    if (api && !authorized(sv, c))
-        return send_error(c, 401, "a valid \"Authorization: Bearer KEY\" header is required");
     if (strcmp(url, "/v1/models") == 0)
         return get ? models(sv, c) : send_error(c, 405, "%s is not allowed here", method);
     if (strcmp(url, "/v1/wim") == 0)
@@ -414,8 +503,19 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
     const server *sv = cls;
     call *k = *call_state;
     if (!k) { /* the headers are in; the body may follow in later calls */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci) guard_mark(sv->guard, ci->socket_context, true);
         *call_state = k = calloc(1, sizeof *k);
-        return k ? MHD_YES : MHD_NO;
+        if (!k) return MHD_NO;
+        char why[160];
+        unsigned status = check_headers(sv, c, url, why, sizeof why);
+        k->answered = status != 0;
+        return status ? send_error(c, status, "%s", why) : MHD_YES;
+    }
+    if (k->answered) { /* refused on its headers: any body that still comes is dropped */
+        *upload_size = 0;
+        return MHD_YES;
     }
     if (*upload_size) {
         /* past the limit the rest is read and dropped, and refused at the end:
@@ -435,10 +535,28 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 void routes_completed(void *cls, struct MHD_Connection *c, void **call_state,
                       enum MHD_RequestTerminationCode why)
 {
-    (void)cls, (void)c, (void)why;
+    (void)why;
+    const server *sv = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci) guard_mark(sv->guard, ci->socket_context, false); /* waits for headers again */
     call *k = *call_state;
     if (!k) return;
     wim_strbuf_free(&k->body);
     free(k);
     *call_state = NULL;
+}
+
+void routes_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode toe)
+{
+    const server *sv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        guard_close(sv->guard, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = ci ? guard_open(sv->guard, ci->connect_fd) : NULL;
 }

@@ -12,6 +12,7 @@
 #include "wim.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -21,8 +22,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Connections: in all, from one address, and seconds a request's headers may take. */
+enum { MAX_CONNECTIONS = 256, MAX_PER_ADDRESS = 64, HEADER_DEADLINE_S = 15, IDLE_TIMEOUT_S = 30 };
+
 typedef struct settings {
-    const char *model_path, *host, *api_key, *web_dir;
+    const char *model_path, *host, *api_key, *api_key_file, *web_dir;
     int port, parallel, queue;
     long max_doc_tokens, max_body;
     wim_options o;
@@ -41,11 +45,15 @@ static const char usage_head[] =
     "      --port N               (8080; 0 = any free port, printed at start)\n"
     "      --parallel N           readings at once, sharing one context (2)\n"
     "      --queue N              readings that may wait beyond those (16); more get 503\n"
-    "      --api-key KEY          require \"Authorization: Bearer KEY\" on /v1/\n"
+    "      --api-key KEY          require \"Authorization: Bearer KEY\" on /v1/ (without a\n"
+    "                             key only this machine may use it, from no other site's\n"
+    "                             page); the key is seen by ps: prefer the two below\n"
+    "      --api-key-file FILE    the key from the first line of FILE\n"
     "      --max-doc-tokens N     refuse longer documents with 413 (the context decides)\n"
     "      --max-body BYTES       refuse larger bodies with 413 (67108864)\n"
     "      --web DIR              the page's files (" WIM_WEB_DIR ")\n"
     "  -h, --help                 this text\n"
+    "Environment: WIM_API_KEY, the key when no flag gives one.\n"
     "defaults for the requests' settings (-c: the shared context's cells, split among\n"
     "the --parallel readings; 0 = the model's trained context):\n";
 
@@ -63,11 +71,12 @@ static void parse_args(settings *s, int argc, char **argv)
                     .mp = s->mp};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **text = args_is(a, "-m", "--model")     ? &s->model_path
-                            : args_is(a, NULL, "--host")    ? &s->host
-                            : args_is(a, NULL, "--api-key") ? &s->api_key
-                            : args_is(a, NULL, "--web")     ? &s->web_dir
-                                                            : NULL;
+        const char **text = args_is(a, "-m", "--model")          ? &s->model_path
+                            : args_is(a, NULL, "--host")         ? &s->host
+                            : args_is(a, NULL, "--api-key")      ? &s->api_key
+                            : args_is(a, NULL, "--api-key-file") ? &s->api_key_file
+                            : args_is(a, NULL, "--web")          ? &s->web_dir
+                                                                 : NULL;
         long *number = args_is(a, NULL, "--max-doc-tokens") ? &s->max_doc_tokens
                        : args_is(a, NULL, "--max-body")     ? &s->max_body
                                                             : NULL;
@@ -91,17 +100,41 @@ static void parse_args(settings *s, int argc, char **argv)
     if (!s->model_path) args_die("no model given: use -m MODEL.gguf");
 }
 
+/* The key's first line from path, kept for the server's life. */
+static const char *read_key_file(const char *path)
+{
+    static char key[1024];
+    FILE *f = fopen(path, "r");
+    if (!f) args_die("cannot open --api-key-file '%s': %s", path, strerror(errno));
+    bool got = fgets(key, sizeof key, f) != NULL;
+    fclose(f);
+    key[strcspn(key, "\r\n")] = '\0';
+    if (!got || !key[0]) args_die("--api-key-file '%s' has no key on its first line", path);
+    return key;
+}
+
+/* --api-key-file, then --api-key, then WIM_API_KEY; NULL for none. */
+static const char *api_key(const settings *s)
+{
+    const char *key = s->api_key_file ? read_key_file(s->api_key_file)
+                      : s->api_key    ? s->api_key
+                                      : getenv("WIM_API_KEY");
+    if (key && !key[0]) args_die("the API key is empty");
+    return key;
+}
+
 static struct MHD_Daemon *listen_on(const settings *s, server *sv)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
     if (inet_pton(AF_INET, s->host, &addr.sin_addr) != 1)
         args_die("--host '%s' is not an IPv4 address", s->host);
-    return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                MHD_USE_ERROR_LOG,
-                            (uint16_t)s->port, NULL, NULL, routes_handle, sv, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, routes_completed,
-                            sv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+    return MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        (uint16_t)s->port, NULL, NULL, routes_handle, sv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, routes_completed, sv,
+        MHD_OPTION_NOTIFY_CONNECTION, routes_connection, sv, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDRESS, MHD_OPTION_END);
 }
 
 int main(int argc, char **argv)
@@ -109,6 +142,7 @@ int main(int argc, char **argv)
     args_program = "wim-server";
     settings s;
     parse_args(&s, argc, argv);
+    const char *key = api_key(&s);
     /* SIGINT and SIGTERM are taken by sigwait below, so no other thread (the
      * readers, libmicrohttpd's) is ever interrupted by them: blocked before
      * any thread starts, which inherits the mask */
@@ -125,7 +159,7 @@ int main(int argc, char **argv)
     server sv = {.model = m,
                  .model_name = slash ? slash + 1 : s.model_path,
                  .defaults = s.o,
-                 .api_key = s.api_key,
+                 .api_key = key,
                  .web_dir = s.web_dir,
                  .max_doc_tokens = s.max_doc_tokens,
                  .max_body = (size_t)s.max_body,
@@ -134,8 +168,11 @@ int main(int argc, char **argv)
     if (!sv.pool) args_die("%s", err);
     sv.rs = readings_start(sv.pool, s.parallel, s.queue);
     if (!sv.rs) args_die("cannot start %d reading threads", s.parallel);
+    sv.guard = guard_start(HEADER_DEADLINE_S);
+    if (!sv.guard) args_die("cannot start the connection guard");
     struct MHD_Daemon *d = listen_on(&s, &sv);
     if (!d) {
+        guard_stop(sv.guard);
         readings_stop(sv.rs);
         readings_free(sv.rs);
         wim_pool_free(sv.pool);
@@ -150,6 +187,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "wim-server: stopping\n");
     readings_stop(sv.rs); /* ends every stream, so their connections close */
     MHD_stop_daemon(d);
+    guard_stop(sv.guard);
     readings_free(sv.rs);
     wim_pool_free(sv.pool);
     wim_model_free(m);

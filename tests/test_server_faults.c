@@ -1,0 +1,314 @@
+/*
+ * test_server_faults.c - wim-server against careless and hostile clients: a
+ * queued stream held past libmicrohttpd's idle timeout, a client that leaves
+ * the queue, shutdown in the middle of a long answer, the key checked before
+ * a body is read, no key meaning this machine only, headers sent too slowly,
+ * and one address opening too many connections.
+ *
+ * Readings are made slow with the test seam WIM_TEST_SLOW_MS (a pause before
+ * every decode step), so "long" is a lower bound that holds on any machine.
+ * Every wait is for an event; the socket timeouts only turn a hang into a
+ * failure.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "http.h"
+
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <poll.h>
+
+#define KEY "0123456789abcdef"
+
+/* A reading of at least 200 steps: with 500 ms each, far past the test. */
+static const char long_reading[] =
+    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 200, "
+    "\"fixed_length\": true}, \"document\": \"Barge 1 brought rye to Orrin.\"}";
+static const char short_reading[] =
+    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 2}, "
+    "\"document\": \"Barge 2 brought salt to Orrin.\"}";
+
+static int restart(const char *const *extra)
+{
+    if (server > 0) stop_server(server);
+    return serve_tiny(extra);
+}
+
+/* A socket whose reads give up after s seconds, so a hang fails instead. */
+static int patient(int fd, int s)
+{
+    struct timeval tv = {s, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* A connection from source address src (any 127.x.y.z) to the server. */
+static int connect_from(const char *src, const char *dst)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET}, b = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &a.sin_addr);
+    inet_pton(AF_INET, dst, &b.sin_addr);
+    b.sin_port = htons((uint16_t)port);
+    if (src[0] && bind(fd, (struct sockaddr *)&a, sizeof a) != 0) goto fail;
+    if (connect(fd, (struct sockaddr *)&b, sizeof b) != 0) goto fail;
+    return patient(fd, 60);
+fail:
+    close(fd);
+    return -1;
+}
+
+/* Sends text as it is and reads the answer to the close. */
+static http_answer raw(int fd, const char *text)
+{
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    return http_read_all(fd);
+}
+
+static void expect_status(http_answer a, int status, const char *needle)
+{
+    if (a.status != status || !strstr(a.body, needle))
+        fail_msg("expected %d with '%s', got %d: %s", status, needle, a.status, a.body);
+    free(a.body);
+}
+
+/* /health's count of queued readings. */
+static int queued_now(void)
+{
+    http_answer a = http(port, "GET", "/health", NULL, NULL);
+    const char *q = strstr(a.body, "\"queued\":");
+    int n = q ? atoi(q + 9) : -1;
+    free(a.body);
+    return n;
+}
+
+/* ============================================================================
+ * Streams that wait, clients that leave, and shutdown
+ * ========================================================================= */
+
+static void test_a_queued_stream_outlives_the_idle_timeout(void **state)
+{
+    (void)state;
+    setenv("WIM_TEST_SLOW_MS", "500", 1);
+    static const char *const extra[] = {"--api-key", KEY, "--parallel", "1", NULL};
+    assert_int_equal(restart(extra), 0);
+    unsetenv("WIM_TEST_SLOW_MS");
+    sse a = {.fd = patient(http_send(port, "POST", "/v1/wim", KEY, long_reading), 60)};
+    cJSON *j = sse_until(&a, "request");
+    char stop_a[96];
+    snprintf(stop_a, sizeof stop_a, "/v1/wim/%s/stop", cJSON_GetObjectItem(j, "id")->valuestring);
+    cJSON_Delete(j);
+    j = sse_until(&a, "start"); /* the worker has it */
+    assert_non_null(j);
+    cJSON_Delete(j);
+    sse b = {.fd = patient(http_send(port, "POST", "/v1/wim", KEY, short_reading), 60)};
+    j = sse_until(&b, "request");
+    assert_int_equal(cJSON_GetObjectItem(j, "position")->valueint, 1);
+    char id_b[32];
+    snprintf(id_b, sizeof id_b, "%s", cJSON_GetObjectItem(j, "id")->valuestring);
+    cJSON_Delete(j);
+
+    /* a client that leaves the queue gives up its place at the next keep-alive */
+    int c = http_send(port, "POST", "/v1/wim", KEY, short_reading);
+    sse cs = {.fd = patient(c, 60)};
+    cJSON_Delete(sse_until(&cs, "request"));
+    assert_int_equal(queued_now(), 2);
+    close(c);
+
+    /* 9 keep-alives of 5 s: 45 s queued, past libmicrohttpd's 30 s idle timeout */
+    while (b.comments < 9) {
+        bool comment;
+        j = sse_step(&b, &comment);
+        if (j) fail_msg("a queued reading got an event: %s", cJSON_PrintUnformatted(j));
+        if (!comment) fail_msg("the queued stream ended after %d keep-alives", b.comments);
+    }
+    assert_int_equal(queued_now(), 1); /* c is gone */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/wim/%s", id_b);
+    expect_status(http(port, "GET", path, KEY, NULL), 200, "\"state\":\"queued\"");
+
+    /* the long reading stopped, within a step: the queued one is read to the end */
+    expect_status(http(port, "POST", stop_a, KEY, ""), 200, "\"stopping\":true");
+    j = sse_until(&a, "done");
+    assert_non_null(j);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "stopped_early")));
+    cJSON_Delete(j);
+    j = sse_until(&b, "done");
+    assert_non_null(j);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(j, "stopped_early")));
+    cJSON_Delete(j);
+    close(a.fd);
+    close(b.fd);
+    /* a reading that finished is not "stopped", whoever closed its stream */
+    expect_status(http(port, "GET", path, KEY, NULL), 200, "\"stopped\":false");
+}
+
+static void test_shutdown_ends_a_long_answer_at_once(void **state)
+{
+    (void)state;
+    setenv("WIM_TEST_SLOW_MS", "500", 1);
+    static const char *const extra[] = {"--api-key", KEY, "--parallel", "1", NULL};
+    assert_int_equal(restart(extra), 0);
+    unsetenv("WIM_TEST_SLOW_MS");
+    sse a = {.fd = patient(http_send(port, "POST", "/v1/wim", KEY, long_reading), 60)};
+    cJSON *j = sse_until(&a, "token"); /* the answer, 200 steps of 500 ms, has begun */
+    assert_non_null(j);
+    cJSON_Delete(j);
+    /* stop_server allows 30 s; finishing the answer would take 100 */
+    assert_int_equal(stop_server(server), 0);
+    server = 0;
+    j = sse_until(&a, "error");
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")),
+                        "the server is shutting down");
+    cJSON_Delete(j);
+    close(a.fd);
+}
+
+/* ============================================================================
+ * Keys and origins
+ * ========================================================================= */
+
+/* Headers that announce a body the test never sends: only a server that
+ * answers on the headers can answer at all. */
+static http_answer announce(const char *key, unsigned long long length)
+{
+    char head[512];
+    snprintf(head, sizeof head,
+             "POST /v1/wim HTTP/1.0\r\nHost: localhost\r\n%s%s%sContent-Length: %llu\r\n\r\n",
+             key ? "Authorization: Bearer " : "", key ? key : "", key ? "\r\n" : "", length);
+    return raw(connect_from("", "127.0.0.1"), head);
+}
+
+static void test_the_key_is_checked_before_the_body(void **state)
+{
+    (void)state;
+    setenv("WIM_API_KEY", KEY, 1);
+    static const char *const extra[] = {"--max-body", "1000000", NULL};
+    assert_int_equal(restart(extra), 0);
+    unsetenv("WIM_API_KEY");
+    expect_status(announce(NULL, 50000000), 401, "Authorization: Bearer KEY");
+    expect_status(announce("0123456789abcdeX", 50000000), 401, "Authorization");
+    expect_status(announce("0123456789abcde", 50000000), 401, "Authorization");
+    expect_status(announce(KEY "0", 50000000), 401, "Authorization");
+    expect_status(announce(KEY, 50000000), 413, "limit of 1000000 bytes");
+    expect_status(http(port, "GET", "/v1/models", KEY, NULL), 200, "\"object\":\"model\"");
+
+    char path[] = "/tmp/wim-key-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "file-key\n", 9), 9);
+    close(fd);
+    static const char *file_extra[] = {"--api-key-file", NULL, NULL};
+    file_extra[1] = path;
+    assert_int_equal(restart(file_extra), 0);
+    expect_status(http(port, "GET", "/v1/models", "file-key", NULL), 200, "\"object\"");
+    expect_status(http(port, "GET", "/v1/models", KEY, NULL), 401, "Authorization");
+    unlink(path);
+}
+
+static void test_without_a_key_only_this_machine(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--host", "0.0.0.0", NULL};
+    assert_int_equal(restart(extra), 0);
+    expect_status(
+        raw(connect_from("", "127.0.0.1"), "GET /v1/models HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"),
+        200, "\"object\"");
+    char same[256];
+    snprintf(same, sizeof same,
+             "GET /v1/models HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1:%d\r\n\r\n",
+             port, port);
+    expect_status(raw(connect_from("", "127.0.0.1"), same), 200, "\"object\"");
+    /* a text/plain POST from another site's page needs no CORS preflight */
+    expect_status(raw(connect_from("", "127.0.0.1"),
+                      "POST /v1/wim HTTP/1.0\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n"
+                      "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"),
+                  403, "another site's page needs an API key");
+    /* from this machine's own non-loopback address, as another machine would be */
+    struct ifaddrs *all, *i;
+    char addr[INET_ADDRSTRLEN] = "";
+    assert_int_equal(getifaddrs(&all), 0);
+    for (i = all; i && !addr[0]; i = i->ifa_next)
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+            struct in_addr a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+            if ((ntohl(a.s_addr) >> 24) != 127) inet_ntop(AF_INET, &a, addr, sizeof addr);
+        }
+    freeifaddrs(all);
+    if (!addr[0]) skip(); /* a machine with loopback only cannot play another */
+    expect_status(raw(connect_from("", addr), "GET /v1/models HTTP/1.0\r\nHost: x\r\n\r\n"), 403,
+                  "only its own machine");
+    expect_status(raw(connect_from("", addr), "GET /health HTTP/1.0\r\nHost: x\r\n\r\n"), 200,
+                  "\"status\":\"ok\"");
+}
+
+/* ============================================================================
+ * Slow and many connections
+ * ========================================================================= */
+
+static void test_headers_have_a_deadline(void **state)
+{
+    (void)state;
+    assert_int_equal(restart(NULL), 0);
+    int fd = connect_from("", "127.0.0.1");
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "GET /health HTTP/1.0\r\n", 22), 22);
+    /* a header byte a second keeps libmicrohttpd's idle timeout from firing */
+    bool closed = false;
+    for (int i = 0; i < 60 && !closed; i++) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 1000) > 0) {
+            char c;
+            closed = read(fd, &c, 1) <= 0;
+        }
+        if (!closed) closed = write(fd, "X", 1) != 1;
+    }
+    assert_true(closed);
+    close(fd);
+}
+
+static void test_one_address_cannot_take_every_connection(void **state)
+{
+    (void)state;
+    assert_int_equal(restart(NULL), 0);
+    signal(SIGPIPE, SIG_IGN);
+    enum { MANY = 70, LIMIT = 64 };
+    int fds[MANY];
+    for (int i = 0; i < MANY; i++)
+        fds[i] = connect_from("127.0.0.1", "127.0.0.1");
+    /* past the limit a connection is closed at once, with nothing said */
+    for (int i = LIMIT; i < MANY; i++) {
+        char c;
+        assert_true(fds[i] < 0 || read(fds[i], &c, 1) == 0);
+    }
+    expect_status(raw(connect_from("127.0.0.2", "127.0.0.1"),
+                      "GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n"),
+                  200, "\"status\":\"ok\"");
+    for (int i = 0; i < MANY; i++)
+        if (fds[i] >= 0) close(fds[i]);
+}
+
+static int stop_last(void **state)
+{
+    (void)state;
+    return server > 0 && stop_server(server) != 0 ? -1 : 0;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_queued_stream_outlives_the_idle_timeout),
+        cmocka_unit_test(test_shutdown_ends_a_long_answer_at_once),
+        cmocka_unit_test(test_the_key_is_checked_before_the_body),
+        cmocka_unit_test(test_without_a_key_only_this_machine),
+        cmocka_unit_test(test_headers_have_a_deadline),
+        cmocka_unit_test(test_one_address_cannot_take_every_connection),
+    };
+    return cmocka_run_group_tests(tests, NULL, stop_last);
+}
