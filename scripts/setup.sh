@@ -28,7 +28,7 @@ install_packages() {
   # WIM_NO_APT=1: the libraries come from elsewhere (found by pkg-config), e.g. offline
   [ -n "${WIM_NO_APT:-}" ] && return
   local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
-              libmicrohttpd-dev libcmocka-dev gnuplot-nox chromium) missing=()
+              libmicrohttpd-dev libcmocka-dev libxxhash-dev gnuplot-nox chromium) missing=()
   command -v npm >/dev/null || want+=(npm)
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return
@@ -46,8 +46,16 @@ eval "$(scripts/deps.sh)"
   cmake_args+=(-Dllama_DIR="$LLAMA_PREFIX/lib/cmake/llama" -Dggml_DIR="$LLAMA_PREFIX/lib/cmake/ggml")
 cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_PREFIX_PATH="$LLAMA_PREFIX" \
   -DWIM_VOCAB_DIR="$VOCAB_DIR" -DWIM_LLAMA_SRC="$LLAMA_SRC" >/dev/null
-cmake --build "$build" -j "$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
-test -x "$build/bin/wim" || { echo "setup: build failed" >&2; exit 1; }
+# a failed build fails set-up: the tests never run stale programs left in a reused folder
+log=$(mktemp)
+if ! cmake --build "$build" -j "$(nproc)" >"$log" 2>&1; then
+  grep -E "error|Error" "$log" >&2 || tail -20 "$log" >&2
+  rm -f "$log"
+  echo "setup: build failed" >&2
+  exit 1
+fi
+grep -E "warning" "$log" >&2 || true
+rm -f "$log"
 # the browser test's driver, pinned by tests/browser/package-lock.json
 [ -d tests/browser/node_modules/playwright-core ] || ! command -v npm >/dev/null ||
   (cd tests/browser && npm ci --silent --no-audit --no-fund)

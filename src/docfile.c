@@ -33,8 +33,9 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
  * The header
  * ========================================================================= */
 
-/* What makes a stored cache usable: the same weights and the same context size. */
-static cJSON *model_identity(const wim_model *m)
+/* What makes a stored cache usable: the same weights (their hash; the rest
+ * says in the file what it was made with) and the same context size. */
+static cJSON *model_identity(wim_model *m)
 {
     char desc[256];
     llama_model_desc(m->model, desc, sizeof desc);
@@ -46,6 +47,7 @@ static cJSON *model_identity(const wim_model *m)
     cJSON_AddNumberToObject(j, "n_embd", llama_model_n_embd(m->model));
     cJSON_AddNumberToObject(j, "n_layer", llama_model_n_layer(m->model));
     cJSON_AddNumberToObject(j, "n_ctx_train", m->n_ctx_train);
+    cJSON_AddStringToObject(j, "weights", wim_model_weights_id(m));
     return j;
 }
 
@@ -144,6 +146,10 @@ int wim_session_save_doc(wim_session *s, const char *path)
         snprintf(s->err, sizeof s->err, "no document read to the end to save");
         return -1;
     }
+    if (!wim_model_weights_id(s->m)[0]) {
+        snprintf(s->err, sizeof s->err, "cannot read the model's file again to identify it");
+        return -1;
+    }
     wim_checkpoint state;
     if (wim_cache_save_doc(s, &state) != 0) return -1;
     FILE *f = fopen(path, "wb");
@@ -216,6 +222,7 @@ static const char *mismatch(wim_session *s, const cJSON *h)
     cJSON *mine = model_identity(s->m);
     bool same_model = cJSON_Compare(mine, cJSON_GetObjectItemCaseSensitive(h, "model"), true);
     cJSON_Delete(mine);
+    if (!wim_model_weights_id(s->m)[0]) return "this model's file cannot be read to identify it";
     if (!same_model) return "it was made with another model";
     int n_ctx = (int)num(h, "n_ctx");
     if (s->o.n_ctx && s->o.n_ctx != n_ctx) return "it was made with another context size";

@@ -125,6 +125,7 @@ wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err
         return NULL;
     }
     m->model = lm;
+    m->path = strdup(path);
     m->vocab = llama_model_get_vocab(lm);
     m->n_ctx_train = llama_model_n_ctx_train(lm);
     return m;
@@ -134,6 +135,7 @@ void wim_model_free(wim_model *m)
 {
     if (!m) return;
     llama_model_free(m->model);
+    free(m->path);
     free(m);
 }
 

@@ -13,7 +13,9 @@
 struct wim_model {
     struct llama_model *model;
     const struct llama_vocab *vocab;
-    int n_ctx_train; /* context the model was trained for: our default cap */
+    int n_ctx_train;     /* context the model was trained for: our default cap */
+    char *path;          /* the file it was loaded from */
+    char weights_id[48]; /* "xxh3-128:..." of its file(s) once asked for, else "" */
 };
 
 typedef struct wim_tokens {
@@ -41,6 +43,10 @@ int wim_count_tokens(const char *text, size_t len, void *model);
 
 /* The bytes a token stands for, written to buf; returns their count or -1. */
 int wim_token_piece(const wim_model *m, llama_token tok, char *buf, int cap);
+
+/* A hash of the model's weights (weights.c), computed on first use: what a
+ * stored document must match. "" when the file cannot be read again. */
+const char *wim_model_weights_id(wim_model *m);
 
 /* The last error line llama.cpp logged, or "" (for one-line error messages). */
 const char *wim_llama_last_error(void);

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static wim_model *model, *other_model;
+static wim_model *model, *other_model, *same_shape; /* same_shape: other weights */
 static char path[] = "/tmp/wim-doc-XXXXXX";
 
 static const char document[] =
@@ -50,9 +50,10 @@ static int setup(void **state)
     char err[512];
     model = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2.gguf", NULL, err, sizeof err);
     other_model = wim_model_load(WIM_TEST_MODELS "/tiny-llama.gguf", NULL, err, sizeof err);
+    same_shape = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2-seed7.gguf", NULL, err, sizeof err);
     int fd = mkstemp(path);
     if (fd >= 0) close(fd);
-    return model && other_model && fd >= 0 ? 0 : -1;
+    return model && other_model && same_shape && fd >= 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -60,6 +61,7 @@ static int teardown(void **state)
     (void)state;
     wim_model_free(model);
     wim_model_free(other_model);
+    wim_model_free(same_shape);
     unlink(path);
     return 0;
 }
@@ -145,6 +147,8 @@ static void test_refusals(void **state)
     wim_options o;
     options(&o);
     expect_refused(other_model, &o, path, "another model");
+    /* the description, counts and sizes all match: only the weights differ */
+    expect_refused(same_shape, &o, path, "another model");
     o.n_ctx = 4096;
     expect_refused(model, &o, path, "another context size");
     options(&o);
