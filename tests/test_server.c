@@ -269,6 +269,19 @@ static void test_limits(void **state)
     char *long_doc = body_of(1000, ""); /* about 45 kB and 13k tokens: over --max-doc-tokens */
     expect("POST", "/v1/wim", KEY, long_doc, 413, "more than this server's limit of 6000");
     free(long_doc);
+    /* near INT_MAX a limit once wrapped the sizing and took other readings' cells */
+    char *huge = body_of(3, "\"max_answer_tokens\": 2147483647");
+    expect("POST", "/v1/wim", KEY, huge, 400, "options.max_answer_tokens: needs a whole number");
+    free(huge);
+    char *past = body_of(3, "\"max_answer_tokens\": 16777216");
+    sse s = open_stream(past);
+    cJSON *j = sse_until(&s, "error");
+    assert_non_null(j);
+    const char *message = cJSON_GetStringValue(cJSON_GetObjectItem(j, "message"));
+    if (!strstr(message, "a pool slot's share")) fail_msg("%s", message);
+    cJSON_Delete(j);
+    close(s.fd);
+    free(past);
 }
 
 static void test_a_full_queue_says_so(void **state)
