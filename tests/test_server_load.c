@@ -1,8 +1,10 @@
 /*
- * test_server_load.c - 8 clients sending 10 readings each at once to a server
- * reading 2 at a time: every reading ends with `done` or a clear JSON error,
- * the server still answers afterwards, and its memory after the run is within
- * 10% of what it was after the first reading (nothing piles up per request).
+ * test_server_load.c - 16 clients sending 5 readings each at once to a server
+ * reading 4 at a time with 16 queued: some read to the end, some leave in the
+ * middle of their stream, some ask to stop. Every request ends with `done`, a
+ * clean stop, or a 503; none is lost (the ones whose clients left are found
+ * finished); the server still answers afterwards; and its memory after the
+ * run is within 10% of what it was after the first reading.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +16,7 @@
 
 #include <pthread.h>
 
-enum { CLIENTS = 8, EACH = 10 };
+enum { CLIENTS = 16, EACH = 5 };
 
 static const char body[] =
     "{\"query\": \"Which barge came last?\", \"options\": {\"segment_tokens\": 48, "
@@ -22,41 +24,92 @@ static const char body[] =
     "to Orrin. Barge two brought salt. Barge three waited at the ford for a day. The keeper "
     "counted the sacks twice. Barge four came last, late in the evening, with timber.\"}";
 
-/* How one reading ended. */
-typedef enum outcome { DONE, REFUSED, BROKEN } outcome;
+/* What a client does with its reading, and how the reading ended. */
+typedef enum plan { READ, LEAVE, STOP } plan;
+typedef enum outcome { DONE, STOPPED, LEFT, REFUSED, BROKEN } outcome;
 
-static outcome one_reading(void)
+/* The reading's id from its first event ("" if none came). */
+static cJSON *first_event(sse *s, char *id, size_t len)
+{
+    cJSON *j = sse_next(s);
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(j, "id"));
+    snprintf(id, len, "%s", v ? v : "");
+    return j;
+}
+
+/* A stop is clean when the stream ends in a stopped `done`, or, for one still
+ * queued, in the error that says it never began. */
+static outcome ending(const sse *s, const cJSON *last, plan p)
+{
+    const char *ev = cJSON_GetStringValue(cJSON_GetObjectItem(last, "event"));
+    if (s->status == 503) return REFUSED; /* its body is a JSON error, not an event */
+    if (s->status != 200 || !ev) return BROKEN;
+    bool stopped = cJSON_IsTrue(cJSON_GetObjectItem(last, "stopped_early"));
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(last, "message"));
+    if (strcmp(ev, "done") == 0) return stopped && p == STOP ? STOPPED : stopped ? BROKEN : DONE;
+    if (p == STOP && msg && strcmp(msg, "stopped before its reading began") == 0) return STOPPED;
+    return BROKEN;
+}
+
+static outcome one_reading(plan p, char *id, size_t len)
 {
     sse s = {.fd = http_send(port, "POST", "/v1/wim", NULL, body)};
     if (s.fd < 0) return BROKEN;
-    cJSON *j, *last = NULL;
+    cJSON *j, *last = first_event(&s, id, len);
+    if (p == LEAVE && id[0]) {
+        cJSON_Delete(last);
+        close(s.fd);
+        return LEFT;
+    }
+    if (p == STOP && id[0]) {
+        char path[96];
+        snprintf(path, sizeof path, "/v1/wim/%s/stop", id);
+        free(http(port, "POST", path, NULL, "").body); /* 404 if it finished first */
+    }
     while ((j = sse_next(&s))) {
         cJSON_Delete(last);
         last = j;
     }
     close(s.fd);
-    outcome o = BROKEN;
-    const char *ev = cJSON_GetStringValue(cJSON_GetObjectItem(last, "event"));
-    if (s.status == 200 && ev && strcmp(ev, "done") == 0) o = DONE;
-    if (s.status == 503) o = REFUSED; /* its body is a JSON error, not an event */
+    outcome o = ending(&s, last, p);
+    if (p == STOP && o == DONE) o = STOPPED; /* it finished before the stop reached it */
     cJSON_Delete(last);
     return o;
 }
 
 typedef struct tally {
-    int done, refused, broken;
+    int index;            /* which client: its plans rotate from here */
+    int seen[BROKEN + 1]; /* readings by outcome */
+    char left[EACH][32];  /* ids of the readings it left */
+    int n_left;
 } tally;
 
 static void *client(void *arg)
 {
     tally *t = arg;
     for (int i = 0; i < EACH; i++) {
-        outcome o = one_reading();
-        t->done += o == DONE;
-        t->refused += o == REFUSED;
-        t->broken += o == BROKEN;
+        char id[32];
+        outcome o = one_reading((plan)((t->index + i) % 3), id, sizeof id);
+        t->seen[o]++;
+        if (o == LEFT) snprintf(t->left[t->n_left++], 32, "%s", id);
     }
     return NULL;
+}
+
+/* A reading its client left ends: finished, or finished and forgotten (only
+ * finished ones are). Waits for that, at most a minute. */
+static bool ends(const char *id)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/v1/wim/%s", id);
+    for (int i = 0; i < 600; i++) {
+        http_answer a = http(port, "GET", path, NULL, NULL);
+        bool over = a.status == 404 || strstr(a.body, "\"state\":\"done\"");
+        free(a.body);
+        if (over) return true;
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+    return false;
 }
 
 static long rss_kb(pid_t pid)
@@ -74,25 +127,29 @@ static long rss_kb(pid_t pid)
 static int setup(void **state)
 {
     (void)state;
-    static const char *const extra[] = {"--parallel", "2", "--queue", "16", NULL};
+    static const char *const extra[] = {"--parallel", "4", "--queue", "16", NULL};
     return serve_tiny(extra);
 }
 
-static void test_eight_clients_at_once(void **state)
+static void test_sixteen_clients_reading_leaving_and_stopping(void **state)
 {
     (void)state;
-    assert_int_equal(one_reading(), DONE);
+    char id[32];
+    assert_int_equal(one_reading(READ, id, sizeof id), DONE);
     long first = rss_kb(server);
     pthread_t threads[CLIENTS];
     tally t[CLIENTS] = {0};
-    for (int i = 0; i < CLIENTS; i++)
+    for (int i = 0; i < CLIENTS; i++) {
+        t[i].index = i;
         assert_int_equal(pthread_create(&threads[i], NULL, client, &t[i]), 0);
+    }
     tally all = {0};
     for (int i = 0; i < CLIENTS; i++) {
         pthread_join(threads[i], NULL);
-        all.done += t[i].done;
-        all.refused += t[i].refused;
-        all.broken += t[i].broken;
+        for (int o = DONE; o <= BROKEN; o++)
+            all.seen[o] += t[i].seen[o];
+        for (int k = 0; k < t[i].n_left; k++)
+            if (!ends(t[i].left[k])) fail_msg("reading %s was lost", t[i].left[k]);
     }
     long after = rss_kb(server);
     http_answer h = http(port, "GET", "/health", NULL, NULL);
@@ -103,20 +160,23 @@ static void test_eight_clients_at_once(void **state)
     double steps = cJSON_GetNumberValue(cJSON_GetObjectItem(health, "steps"));
     double merged = cJSON_GetNumberValue(cJSON_GetObjectItem(health, "merged_steps"));
     cJSON_Delete(health);
-    printf("load: %d readings done, %d refused (503), %d broken; RSS %ld kB after the first, "
-           "%ld kB after all (%.1f%%); %.0f steps, %.0f of them two readings' at once\n",
-           all.done, all.refused, all.broken, first, after, 100.0 * (after - first) / first, steps,
-           merged);
+    printf("load: %d done, %d stopped, %d left (all found finished), %d refused (503), %d broken; "
+           "RSS %ld kB after the first, %ld kB after all (%+.1f%%); %.0f steps, %.0f of them "
+           "several readings' at once\n",
+           all.seen[DONE], all.seen[STOPPED], all.seen[LEFT], all.seen[REFUSED], all.seen[BROKEN],
+           first, after, 100.0 * (after - first) / first, steps, merged);
     assert_true(steps > 0 && merged <= steps);
-    assert_int_equal(all.broken, 0);
-    assert_int_equal(all.done + all.refused, CLIENTS * EACH);
-    assert_true(all.done > 0);
+    assert_int_equal(all.seen[BROKEN], 0);
+    assert_int_equal(all.seen[DONE] + all.seen[STOPPED] + all.seen[LEFT] + all.seen[REFUSED],
+                     CLIENTS * EACH);
+    assert_true(all.seen[DONE] > 0 && all.seen[STOPPED] > 0 && all.seen[LEFT] > 0);
     assert_true(after <= first + first / 10);
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_eight_clients_at_once)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sixteen_clients_reading_leaving_and_stopping)};
     return cmocka_run_group_tests(tests, setup, stop_tiny_server);
 }
