@@ -52,7 +52,8 @@ struct reading {
     word words[MAX_WORDS];  /* every word given, in order */
     int n_words, n_applied; /* given, and applied (or refused) by the reading */
     char *answer;
-    reading *next; /* in the queue */
+    char *done_json; /* the done event, held until the state says DONE too */
+    reading *next;   /* in the queue */
     pthread_cond_t changed;
 };
 
@@ -137,7 +138,11 @@ static int on_event(const wim_event *ev, void *user)
     reading *r = c->r;
     char *json = wim_event_to_json(ev);
     pthread_mutex_lock(&r->rs->lock);
-    if (json) append(r, json);
+    if (json && ev->type != WIM_EVENT_DONE) append(r, json);
+    if (ev->type == WIM_EVENT_DONE) { /* a client told done may ask the state at once */
+        r->done_json = json;
+        json = NULL;
+    }
     if (ev->type == WIM_EVENT_DONE && ev->answers) r->answer = strdup(ev->answers[0]);
     if (ev->type == WIM_EVENT_DONE) r->stopped = ev->stats->stopped_early;
     if (r->n_applied < r->n_words) apply_words(r, c->s);
@@ -192,6 +197,9 @@ static void read_one(readings *rs, reading *r)
         w->status = 409;
     }
     r->state = DONE;
+    if (r->done_json) append(r, r->done_json);
+    free(r->done_json);
+    r->done_json = NULL;
     rs->n_reading--;
     shed(r);
     pthread_cond_broadcast(&r->changed);
