@@ -8,8 +8,10 @@ cd "$(dirname "$0")"
 [ -d node_modules/playwright-core ] || npm ci --silent --no-audit --no-fund
 mkdir -p "$out"
 log=$out/server.log
-# 8192 cells for each of the two readings: the page's 64-token segments are many
-"$server" -m "$model" --port 0 -t 1 -c 16384 2>"$log" &
+# 8192 cells for each of the two readings: the page's 64-token segments are many.
+# Every step at least 100 ms (a test seam): the reading lasts long enough on any
+# machine that the page's keep and stop always reach it while it reads.
+WIM_TEST_SLOW_MS=100 "$server" -m "$model" --port 0 -t 1 -c 16384 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 url=
