@@ -104,7 +104,6 @@ struct wim_session {
     int ctx_size, cls_size;    /* their n_ctx, 0 before the first run */
     int n_seq;                 /* sequences of the main context, at most WIM_MAX_SEQ */
     bool trace;                /* WIM_TRACE is set: print every step's shape and time */
-    int test_slow_ms;          /* WIM_TEST_SLOW_MS: a test's pause before every step */
     struct llama_batch batch;  /* o.n_batch tokens */
     struct llama_sampler *smpl;
     wim_tokens cls_cached; /* the verdict prompt in the small context's cache */
@@ -121,6 +120,7 @@ struct wim_session {
     int stop;             /* the strongest WIM_STOP/WIM_ABORT asked for (wim_poll) */
     int stop_floor;       /* the stop level when the answers began: only a stronger one cuts them */
     atomic_int interrupt; /* wim_session_interrupt's request, from any thread or a signal */
+    int test_slow_ms;     /* WIM_TEST_SLOW_MS: a test's pause before every step */
     char err[512];
 
     /* Jobs in flight and the sequences they hold. */

@@ -204,7 +204,9 @@ static wim_session *running; /* told of the first Ctrl-C, so a margin or answer 
 static void on_sigint(int sig)
 {
     (void)sig;
-    if (++interrupts == 1 && running) wim_session_interrupt(running, WIM_STOP);
+    /* only a store to a lock-free atomic, as wim.h promises for a handler */
+    if (++interrupts == 1 && running)
+        wim_session_interrupt(running, WIM_STOP); // NOLINT(bugprone-signal-handler)
     if (interrupts >= 2) {
         static const char msg[] = "\nwim: interrupted\n";
         ssize_t ignored = write(2, msg, sizeof msg - 1);
