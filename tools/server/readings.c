@@ -368,7 +368,8 @@ reading *readings_add(readings *rs, const char *document, const char *query, con
     rs->all = all;
     rs->all[rs->n_all++] = r;
     snprintf(r->id, sizeof r->id, "r%lu", ++rs->next_id);
-    r->refs = 3; /* the registry, the queue, the caller */
+    r->refs = 3;         /* the registry, the queue, the caller */
+    r->streaming = true; /* from the start: a reading that fails at once keeps its events */
     if (rs->tail)
         rs->tail->next = r;
     else
@@ -477,13 +478,6 @@ int reading_overrule(reading *r, int q, int seg, int keep, char *err, size_t err
     }
     pthread_mutex_unlock(&rs->lock);
     return status;
-}
-
-void reading_stream_begin(reading *r)
-{
-    pthread_mutex_lock(&r->rs->lock);
-    r->streaming = true;
-    pthread_mutex_unlock(&r->rs->lock);
 }
 
 void reading_stream_end(reading *r)

@@ -49,9 +49,8 @@ bool reading_stop(reading *r);
  * one-line reason in err. */
 int reading_overrule(reading *r, int q, int seg, int keep, char *err, size_t errlen);
 
-/* A connection begins or ends streaming it; a finished reading's stream is
- * let go once none does. */
-void reading_stream_begin(reading *r);
+/* The caller of readings_add is done streaming it (readings_add counts it as
+ * streaming from the start); a finished reading's stream is let go then. */
 void reading_stream_end(reading *r);
 
 /* Copies up to cap bytes of its event stream from offset *at into buf, as

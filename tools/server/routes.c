@@ -205,11 +205,11 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r)
     if (!resp) {
         free(st);
         reading_stop(r);
+        reading_stream_end(r);
         reading_release(r);
         return MHD_NO;
     }
     *st = (stream){r, 0};
-    reading_stream_begin(r);
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
