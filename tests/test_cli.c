@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WIM  WIM_BIN_DIR "/wim"
@@ -241,6 +242,37 @@ static void test_two_questions_and_a_saved_document(void **state)
     expect_error(args, "give no -f");
 }
 
+/* A prompt may hold any number of placeholders: past 31 it once failed with
+ * "wim: error: " and no message. */
+static void test_template_with_many_placeholders(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir(path_in_dir("templates"), 0700), 0);
+    char text[2000] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(text, "Say what {query} means. ");
+    write_bytes("templates/extract.txt", text, strlen(text));
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --templates %s --json --max-margin-tokens 2 "
+             "--max-answer-tokens 2",
+             TINY, path_in_dir("doc.txt"), path_in_dir("templates"));
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"event\":\"done\""));
+    /* the same for a user header's {system} (it was "out of memory") */
+    char header[600] = "<|im_start|>";
+    for (int i = 0; i < 40; i++)
+        strcat(header, "{system} ");
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --user-header '%s<|im_end|>' "
+             "--generation-header '<|im_start|>assistant' --json --max-answer-tokens 2",
+             TINY, path_in_dir("doc.txt"), header);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_engine_flags),
         cmocka_unit_test(test_input_json_reference_format),
         cmocka_unit_test(test_two_questions_and_a_saved_document),
+        cmocka_unit_test(test_template_with_many_placeholders),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
