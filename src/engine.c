@@ -10,6 +10,7 @@
  * saved (docfile.c).
  */
 #include "engine.h"
+#include "seam.h"
 #include "text.h"
 #include "verdict.h"
 
@@ -325,6 +326,7 @@ static int classify(wim_session *s, int seg, int q, const char *text, size_t len
     if (rc == 0 && wim_generate_alone(s, s->cls, 0, prompt.n, s->o.max_verdict_tokens, &raw) < 0)
         rc = -1;
     if (rc == 0) {
+        wim_seam_verdict(seg, &raw);
         wim_strbuf_append_utf8(&shown, raw.s ? raw.s : "", raw.len);
         wim_verdict v = wim_verdict_parse(wim_strbuf_str(&shown));
         *relevant = v.relevant;
