@@ -270,9 +270,12 @@ int wim_session_overrule(wim_session *s, int question, int segment, int keep, ch
  * text, with the model's identity and a checksum. 0, or -1. */
 int wim_session_save_doc(wim_session *s, const char *path);
 /* Loads a saved document for wim_session_ask. A file of another model or
- * context size, or a damaged one, is refused. 0, or -1. */
+ * context size, or a damaged one, is refused. The document keeps the segments
+ * it was cut into: the session's segment size becomes theirs. 0, or -1. */
 int wim_session_load_doc(wim_session *s, const char *path);
 const char *wim_session_error(const wim_session *s);
+/* The settings in force: the session's own, but for a loaded document's segment size. */
+const wim_options *wim_session_options(const wim_session *s);
 
 /* The event as one line of JSON (no newline), the schema of docs/events.md.
  * Returns a malloc'd string for free(), or NULL when out of memory. */

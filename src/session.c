@@ -109,6 +109,11 @@ const char *wim_session_error(const wim_session *s)
     return s->err;
 }
 
+const wim_options *wim_session_options(const wim_session *s)
+{
+    return &s->o;
+}
+
 /* ============================================================================
  * Contexts
  * ========================================================================= */

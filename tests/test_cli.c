@@ -234,7 +234,7 @@ static void test_two_questions_and_a_saved_document(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "\"event\":\"done\""));
     snprintf(args, sizeof args, "-m %s --load-doc %s -q 'Who?' --segment-tokens 9", TINY, saved);
-    expect_error(args, "another segment size");
+    expect_error(args, "another segment size; give --segment-tokens 8 or none");
     snprintf(args, sizeof args, "-m %s --load-doc %s -q q", TINY, path_in_dir("doc.txt"));
     expect_error(args, "not a wim document file");
     snprintf(args, sizeof args, "-m %s --load-doc %s -f %s -q q", TINY, saved,
@@ -273,6 +273,31 @@ static void test_template_with_many_placeholders(void **state)
     assert_int_equal(r.status, 0);
 }
 
+/* The stored document's settings apply where the user gives none: one saved
+ * with --segment-tokens 2048 is asked without repeating it. */
+static void test_stored_settings_apply(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    const char *saved = path_in_dir("doc2048.wim");
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --segment-tokens 2048 --max-margin-tokens 2 "
+             "--max-margin-tokens 2 --max-answer-tokens 2 --save-doc %s",
+             TINY, path_in_dir("doc.txt"), saved);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    snprintf(args, sizeof args,
+             "-m %s --load-doc %s -q 'Who?' --max-margin-tokens 2 --max-answer-tokens 2 --json",
+             TINY, saved);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"segment_tokens\":2048"));
+    assert_non_null(strstr(r.out, "\"event\":\"done\""));
+    snprintf(args, sizeof args, "-m %s --load-doc %s -q 'Who?' --segment-tokens 4096", TINY, saved);
+    expect_error(args, "give --segment-tokens 2048 or none");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_input_json_reference_format),
         cmocka_unit_test(test_two_questions_and_a_saved_document),
         cmocka_unit_test(test_template_with_many_placeholders),
+        cmocka_unit_test(test_stored_settings_apply),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

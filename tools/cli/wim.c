@@ -36,6 +36,7 @@ typedef struct cli {
     char *queries_text; /* --queries file's text, which queries point into */
     char *json_query;   /* the query of --input-json, when no -q was given */
     bool json, quiet;
+    bool segment_tokens_given; /* --segment-tokens was on the command line */
     wim_options o;
     wim_model_params mp;
 } cli;
@@ -59,7 +60,7 @@ static const char usage_tail[] =
     "read once, ask later:\n"
     "      --save-doc FILE        after reading, store the document and its KV cache\n"
     "      --load-doc FILE        answer from a stored document without reading it again\n"
-    "                             (same model, segment size and context size)\n"
+    "                             (same model and context size; its segment size applies)\n"
     "output:\n"
     "      --json                 JSON Lines events on stdout (docs/events.md)\n"
     "      --quiet                no progress or margins on stderr\n"
@@ -151,6 +152,9 @@ static void parse_args(cli *c, int argc, char **argv)
             c->json = true;
         } else if (args_is(arg, NULL, "--quiet")) {
             c->quiet = true;
+        } else if (args_is(arg, NULL, "--segment-tokens") &&
+                   args_engine(argc, argv, &i, &c->o, &c->mp)) {
+            c->segment_tokens_given = true;
         } else if (find_flag(arg)) {
             if (i + 1 == argc) args_die("%s needs a value", arg);
             set_flag(c, find_flag(arg)->id, argv[++i]);
@@ -322,13 +326,23 @@ static int on_event(const wim_event *ev, void *user)
  * Main
  * ========================================================================= */
 
+/* Answers from the stored document: its segment size applies unless the user
+ * gave another, which cannot be used. */
+static int ask_stored(wim_session *s, const cli *c, view *v)
+{
+    if (wim_session_load_doc(s, c->load_doc) != 0) return -1;
+    int stored = wim_session_options(s)->segment_tokens;
+    if (c->segment_tokens_given && stored != c->o.segment_tokens)
+        args_die("cannot use '%s': it was made with another segment size; give --segment-tokens "
+                 "%d or none",
+                 c->load_doc, stored);
+    return wim_session_ask(s, c->queries, c->n_queries, on_event, v);
+}
+
 /* Reads (or loads) the document and answers; saves it when asked. */
 static int conduct(wim_session *s, const cli *c, const char *doc, size_t len, view *v)
 {
-    if (c->load_doc) {
-        if (wim_session_load_doc(s, c->load_doc) != 0) return -1;
-        return wim_session_ask(s, c->queries, c->n_queries, on_event, v);
-    }
+    if (c->load_doc) return ask_stored(s, c, v);
     int rc = wim_session_run_many(s, doc, len, c->queries, c->n_queries, on_event, v);
     if (rc == 0 && c->save_doc && wim_session_save_doc(s, c->save_doc) != 0) rc = -1;
     return rc;
