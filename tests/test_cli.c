@@ -298,6 +298,60 @@ static void test_stored_settings_apply(void **state)
     expect_error(args, "give --segment-tokens 2048 or none");
 }
 
+/* A --save-doc file that cannot be written is refused before the reading, not
+ * after it; one that fails while written is one line too. */
+static void test_failed_save(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --save-doc %s", TINY,
+             path_in_dir("doc.txt"), path_in_dir("no/such/dir/doc.wim"));
+    expect_error(args, "--save-doc: cannot write");
+    run(&r, 1, args);
+    assert_string_equal(r.out, ""); /* nothing was read or answered */
+    /* the check leaves no file behind, and one that was there as it was */
+    write_bytes("kept.txt", "keep me", 7);
+    snprintf(args, sizeof args, "-m %s -f %s -q q --save-doc %s", TINY, path_in_dir("empty.txt"),
+             path_in_dir("kept.txt"));
+    expect_error(args, "document is empty");
+    snprintf(args, sizeof args, "-m %s -f %s -q q --save-doc %s", TINY, path_in_dir("empty.txt"),
+             path_in_dir("new.wim"));
+    expect_error(args, "document is empty");
+    assert_int_equal(access(path_in_dir("new.wim"), F_OK), -1);
+    FILE *f = fopen(path_in_dir("kept.txt"), "rb");
+    char kept[16] = "";
+    assert_int_equal(fread(kept, 1, sizeof kept, f), 7);
+    fclose(f);
+    assert_string_equal(kept, "keep me");
+    snprintf(
+        args, sizeof args,
+        "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --quiet --save-doc /dev/full",
+        TINY, path_in_dir("doc.txt"));
+    expect_error(args, "cannot write '/dev/full': No space left on device");
+}
+
+/* An answer that cannot be written is an error, not a silent success. */
+static void test_answer_not_written(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --quiet", TINY,
+             path_in_dir("doc.txt"));
+    tool_expect_error_to(WIM, args, ">/dev/full",
+                         "cannot write the answer: No space left on device");
+    tool_expect_error_to(WIM, args, ">&-", "cannot write the answer: Bad file descriptor");
+    /* a closed stdout is found before the reading (this document is too long for it) */
+    snprintf(args, sizeof args, "-m %s -f %s -q q", TINY, path_in_dir("big.txt"));
+    tool_expect_error_to(WIM, args, ">&-", "cannot write the answer: Bad file descriptor");
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --json", TINY,
+             path_in_dir("doc.txt"));
+    tool_expect_error_to(WIM, args, ">/dev/full", "cannot write the answer");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_two_questions_and_a_saved_document),
         cmocka_unit_test(test_template_with_many_placeholders),
         cmocka_unit_test(test_stored_settings_apply),
+        cmocka_unit_test(test_failed_save),
+        cmocka_unit_test(test_answer_not_written),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

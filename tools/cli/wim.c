@@ -13,6 +13,8 @@
 #include "wim.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +221,7 @@ typedef struct view {
     bool json, quiet, tty;
     bool progress_shown; /* a progress line is on screen, to be cleared */
     bool told_stop;
+    int write_error; /* errno of a failed write to stdout, or 0 */
 } view;
 
 static void clear_progress(view *v)
@@ -295,7 +298,6 @@ static void show_answer(const wim_event *ev)
     if (ev->n_queries > 1 && ev->type == WIM_EVENT_ANSWER)
         printf("Q%d: %s\nA%d: %s\n\n", ev->question + 1, ev->queries[ev->question],
                ev->question + 1, ev->text);
-    fflush(stdout);
 }
 
 static void print_json(const wim_event *ev)
@@ -303,7 +305,6 @@ static void print_json(const wim_event *ev)
     char *line = wim_event_to_json(ev);
     if (line) printf("%s\n", line);
     free(line);
-    fflush(stdout);
 }
 
 static int on_event(const wim_event *ev, void *user)
@@ -314,6 +315,10 @@ static int on_event(const wim_event *ev, void *user)
     else if (!v->quiet)
         show_event(v, ev);
     if (!v->json) show_answer(ev);
+    if (fflush(stdout) != 0) { /* a full disk or a closed pipe: the answer would be lost */
+        v->write_error = errno;
+        return WIM_ABORT;
+    }
     if (interrupts && !v->told_stop && !v->json) {
         clear_progress(v);
         fputs("[wim] stopping: answering from what was read so far (Ctrl-C again quits)\n", stderr);
@@ -366,15 +371,32 @@ static int run(cli *c, const char *doc, size_t len)
         clear_progress(&v);
         fprintf(stderr, "wim: error: %s\n", wim_session_error(s));
     }
+    if (v.write_error)
+        fprintf(stderr, "wim: error: cannot write the answer: %s\n", strerror(v.write_error));
     wim_session_free(s);
     wim_model_free(m);
     return rc == 0 ? 0 : 1;
+}
+
+/* Dies now, before the long reading, when its result could not be kept: a
+ * closed stdout, or a --save-doc file that cannot be written (one created here
+ * to find out is removed again). */
+static void check_outputs(const cli *c)
+{
+    if (fcntl(1, F_GETFD) < 0) args_die("cannot write the answer: %s", strerror(errno));
+    if (!c->save_doc) return;
+    bool existed = access(c->save_doc, F_OK) == 0;
+    FILE *f = fopen(c->save_doc, "ab");
+    if (!f) args_die("--save-doc: cannot write '%s': %s", c->save_doc, strerror(errno));
+    fclose(f);
+    if (!existed) remove(c->save_doc);
 }
 
 int main(int argc, char **argv)
 {
     cli c = {0};
     parse_args(&c, argc, argv);
+    check_outputs(&c);
     if (c.queries_file) read_queries(&c);
     size_t len = 0;
     char *doc = NULL;
