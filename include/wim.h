@@ -215,6 +215,12 @@ int wim_check_text(const char *what, const char *text, size_t len, char *err, si
 /* Tokens in text as a document is counted (no BOS; chat markers stay text). */
 int wim_model_count_tokens(const wim_model *m, const char *text, size_t len);
 
+/* The most bytes a document can have and still fit the context limit (o's
+ * n_ctx, else the model's trained context): that many tokens of the
+ * vocabulary's longest piece. A longer one is refused anyway, so a reader of
+ * input without end (a pipe, /dev/zero) can stop one byte past it. */
+size_t wim_model_max_doc_bytes(const wim_model *m, const wim_options *o);
+
 /* A session owns the llama contexts; it may run many documents one after another. */
 wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen);
 void wim_session_free(wim_session *s);

@@ -248,9 +248,9 @@ static void test_template_with_many_placeholders(void **state)
 {
     (void)state;
     assert_int_equal(mkdir(path_in_dir("templates"), 0700), 0);
-    char text[2000] = "";
-    for (int i = 0; i < 40; i++)
-        strcat(text, "Say what {query} means. ");
+    char text[2000];
+    for (size_t i = 0, at = 0; i < 40; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "Say what {query} means. ");
     write_bytes("templates/extract.txt", text, strlen(text));
     static result r;
     char args[1024];
@@ -262,12 +262,14 @@ static void test_template_with_many_placeholders(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "\"event\":\"done\""));
     /* the same for a user header's {system} (it was "out of memory") */
-    char header[600] = "<|im_start|>";
+    char header[600];
+    size_t at = (size_t)snprintf(header, sizeof header, "<|im_start|>");
     for (int i = 0; i < 40; i++)
-        strcat(header, "{system} ");
+        at += (size_t)snprintf(header + at, sizeof header - at, "{system} ");
     snprintf(args, sizeof args,
              "-m %s -f %s -q 'Where?' --user-header '%s<|im_end|>' "
-             "--generation-header '<|im_start|>assistant' --json --max-answer-tokens 2",
+             "--generation-header '<|im_start|>assistant' --json --max-margin-tokens 2 "
+             "--max-answer-tokens 2",
              TINY, path_in_dir("doc.txt"), header);
     run(&r, 1, args);
     assert_int_equal(r.status, 0);
@@ -352,6 +354,28 @@ static void test_answer_not_written(void **state)
     tool_expect_error_to(WIM, args, ">/dev/full", "cannot write the answer");
 }
 
+/* Input without end is refused after a bounded read: no more than the context
+ * could hold (the tiny model: 8192 tokens of at most 128 bytes). */
+static void test_endless_input(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s -f /dev/zero -q q", TINY);
+    expect_error(args, "document '/dev/zero' is over 1048576 bytes: more than the context limit "
+                       "of 8192 tokens can hold");
+    snprintf(args, sizeof args, "-m %s -f - -q q -c 64", TINY);
+    /* "yes |" before the program: text, not NULs, so only the bound stops it */
+    tool_expect_error("yes | " WIM, args, "document '-' is over 8192 bytes");
+    snprintf(args, sizeof args, "-m %s --input-json /dev/zero", TINY);
+    expect_error(args, "input JSON '/dev/zero' is over");
+    snprintf(args, sizeof args, "-m %s -f %s --queries /dev/zero", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "questions file '/dev/zero' is over");
+    /* a missing file is named before the model is even loaded */
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("notgguf.gguf"),
+             path_in_dir("missing.txt"));
+    expect_error(args, "cannot open document");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_stored_settings_apply),
         cmocka_unit_test(test_failed_save),
         cmocka_unit_test(test_answer_not_written),
+        cmocka_unit_test(test_endless_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
