@@ -2,6 +2,7 @@
  * test_cli.c - the wim command as a user meets it: every bad input gets one
  * clear line on stderr and a non-zero exit; --json output parses line by line.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +12,14 @@
 #include "tool.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define WIM  WIM_BIN_DIR "/wim"
@@ -54,6 +59,10 @@ static int setup(void **state)
     for (int i = 0; i < 3000; i++)
         fprintf(big, "Line %d of a very long ledger of ships. ", i);
     fclose(big);
+    FILE *many = fopen(path_in_dir("many.txt"), "wb");
+    for (int i = 0; i < 40; i++)
+        fprintf(many, "Ship %d left the pier. ", i);
+    fclose(many);
     return 0;
 }
 
@@ -300,6 +309,36 @@ static void test_stored_settings_apply(void **state)
     expect_error(args, "give --segment-tokens 2048 or none");
 }
 
+/* The document tokens a --json run's start event reports. */
+static int doc_tokens(const char *args)
+{
+    static result r;
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"event\":\"done\""));
+    cJSON *start = cJSON_Parse(strtok(r.out, "\n"));
+    assert_non_null(start);
+    int n = cJSON_GetObjectItem(start, "doc_tokens")->valueint;
+    cJSON_Delete(start);
+    return n;
+}
+
+/* The document from standard input, as from a file. */
+static void test_document_from_stdin(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --json --max-margin-tokens 2 --max-answer-tokens 2", TINY,
+             path_in_dir("doc.txt"));
+    int from_file = doc_tokens(args);
+    snprintf(args, sizeof args,
+             "-m %s -f - -q 'Where?' --json --max-margin-tokens 2 --max-answer-tokens 2 < %s", TINY,
+             path_in_dir("doc.txt"));
+    assert_int_equal(doc_tokens(args), from_file);
+    assert_true(from_file > 5);
+}
+
 /* A --save-doc file that cannot be written is refused before the reading, not
  * after it; one that fails while written is one line too. */
 static void test_failed_save(void **state)
@@ -376,6 +415,62 @@ static void test_endless_input(void **state)
     expect_error(args, "cannot open document");
 }
 
+/* Ctrl-C while reading: the run stops, answers from the margins so far, and
+ * says it stopped early. No timing: wim writes its events into a one-page
+ * pipe that is not read between the first margin event and the signal, so it
+ * gets at most a page of events (a few segments) past that margin before the
+ * signal is sent; the signal is handled at the latest when its next write of
+ * an event returns, before that event's callback returns (WIM_STOP). 40
+ * sentences in 8-token segments (70) leave far more than a page to come. */
+static void test_ctrl_c_answers_from_what_was_read(void **state)
+{
+    (void)state;
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    assert_true(fcntl(out[0], F_SETPIPE_SZ, 4096) >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execl(WIM, WIM, "-m", TINY, "-f", path_in_dir("many.txt"), "-q", "Which ship?", "--json",
+              "--segment-tokens", "8", "--max-margin-tokens", "2", "--max-answer-tokens", "2", "-t",
+              "1", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *in = fdopen(out[0], "r");
+    setvbuf(in, NULL, _IONBF, 0); /* read no further than each line */
+    static char line[1 << 16];
+    int answers = 0;
+    bool signalled = false;
+    cJSON *done = NULL;
+    while (fgets(line, sizeof line, in)) {
+        cJSON *j = cJSON_Parse(line);
+        assert_non_null(j);
+        const char *ev = cJSON_GetObjectItem(j, "event")->valuestring;
+        if (!signalled && strcmp(ev, "margin") == 0) signalled = kill(pid, SIGINT) == 0;
+        answers += strcmp(ev, "answer") == 0;
+        if (strcmp(ev, "done") == 0)
+            done = j;
+        else
+            cJSON_Delete(j);
+    }
+    fclose(in);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(signalled);
+    assert_int_equal(answers, 1);
+    assert_non_null(done);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(done, "stopped_early")));
+    int read = cJSON_GetObjectItem(done, "segments_read")->valueint;
+    int total = cJSON_GetObjectItem(done, "segments")->valueint;
+    assert_true(read >= 1 && read < total);
+    cJSON_Delete(done);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,9 +483,11 @@ int main(void)
         cmocka_unit_test(test_two_questions_and_a_saved_document),
         cmocka_unit_test(test_template_with_many_placeholders),
         cmocka_unit_test(test_stored_settings_apply),
+        cmocka_unit_test(test_document_from_stdin),
         cmocka_unit_test(test_failed_save),
         cmocka_unit_test(test_answer_not_written),
         cmocka_unit_test(test_endless_input),
+        cmocka_unit_test(test_ctrl_c_answers_from_what_was_read),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
