@@ -361,15 +361,18 @@ static int on_event(const wim_event *ev, void *user)
  * ========================================================================= */
 
 /* Answers from the stored document: its segment size applies unless the user
- * gave another, which cannot be used. */
+ * gave another, which cannot be used (said here; 1, as when aborted). */
 static int ask_stored(wim_session *s, const cli *c, view *v)
 {
     if (wim_session_load_doc(s, c->load_doc) != 0) return -1;
     int stored = wim_session_options(s)->segment_tokens;
-    if (c->segment_tokens_given && stored != c->o.segment_tokens)
-        args_die("cannot use '%s': it was made with another segment size; give --segment-tokens "
-                 "%d or none",
-                 c->load_doc, stored);
+    if (c->segment_tokens_given && stored != c->o.segment_tokens) {
+        fprintf(stderr,
+                "wim: error: cannot use '%s': it was made with another segment size; give "
+                "--segment-tokens %d or none\n",
+                c->load_doc, stored);
+        return 1;
+    }
     return wim_session_ask(s, c->queries, c->n_queries, on_event, v);
 }
 
