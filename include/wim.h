@@ -215,6 +215,12 @@ int wim_check_text(const char *what, const char *text, size_t len, char *err, si
 /* Tokens in text as a document is counted (no BOS; chat markers stay text). */
 int wim_model_count_tokens(const wim_model *m, const char *text, size_t len);
 
+/* The most bytes a document can have and still fit the context limit (o's
+ * n_ctx, else the model's trained context): that many tokens of the
+ * vocabulary's longest piece. A longer one is refused anyway, so a reader of
+ * input without end (a pipe, /dev/zero) can stop one byte past it. */
+size_t wim_model_max_doc_bytes(const wim_model *m, const wim_options *o);
+
 /* A session owns the llama contexts; it may run many documents one after another. */
 wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen);
 void wim_session_free(wim_session *s);
@@ -279,9 +285,12 @@ int wim_session_overrule(wim_session *s, int question, int segment, int keep, ch
  * text, with the model's identity and a checksum. 0, or -1. */
 int wim_session_save_doc(wim_session *s, const char *path);
 /* Loads a saved document for wim_session_ask. A file of another model or
- * context size, or a damaged one, is refused. 0, or -1. */
+ * context size, or a damaged one, is refused. The document keeps the segments
+ * it was cut into: the session's segment size becomes theirs. 0, or -1. */
 int wim_session_load_doc(wim_session *s, const char *path);
 const char *wim_session_error(const wim_session *s);
+/* The settings in force: the session's own, but for a loaded document's segment size. */
+const wim_options *wim_session_options(const wim_session *s);
 
 /* The event as one line of JSON (no newline), the schema of docs/events.md.
  * Returns a malloc'd string for free(), or NULL when out of memory. */

@@ -15,10 +15,12 @@ static const char marker[] = "\x1fWIM-USER-CONTENT\x1f";
 /* Fills {system} in an override header; the system text is inserted literally. */
 static char *fill_system(const char *header, const char *system)
 {
-    wim_piece pieces[64];
     const wim_value v = {"system", system, strlen(system)};
-    int n = wim_template_fill(header, &v, 1, pieces, 64);
-    return n < 0 ? NULL : wim_pieces_join(pieces, n);
+    int n;
+    wim_piece *pieces = wim_template_pieces(header, &v, 1, &n);
+    char *joined = pieces ? wim_pieces_join(pieces, n) : NULL;
+    free(pieces);
+    return joined;
 }
 
 static int split_at_marker(wim_chat *c, const char *formatted, char *err, size_t errlen)

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,7 +217,8 @@ static int parse_header(const char *path, loaded *l, char *err, size_t errlen)
     return 0;
 }
 
-/* The same model and context size; "" when they match, else what differs. */
+/* The same model and context size; "" when they match, else what differs. The
+ * segment size need not match: the document keeps the segments it was cut into. */
 static const char *mismatch(wim_session *s, const cJSON *h)
 {
     cJSON *mine = model_identity(s->m);
@@ -226,8 +228,6 @@ static const char *mismatch(wim_session *s, const cJSON *h)
     if (!same_model) return "it was made with another model";
     int n_ctx = (int)num(h, "n_ctx");
     if (s->o.n_ctx && s->o.n_ctx != n_ctx) return "it was made with another context size";
-    if ((int)num(h, "segment_tokens") != s->o.segment_tokens)
-        return "it was made with another segment size";
     if (wim_cache_needs_checkpoints(s->m) && !cJSON_GetObjectItemCaseSensitive(h, "checkpoints"))
         return "it has no checkpoints, which this model's memory (sliding-window or recurrent) "
                "needs to write margins from a stored document";
@@ -325,10 +325,11 @@ static bool body_intact(const loaded *l, size_t *state_at, size_t *state_len)
 {
     double doc = num(l->h, "doc_bytes"), pre = num(l->h, "pre_tokens");
     double tok = num(l->h, "doc_tokens"), state = num(l->h, "state_bytes");
+    double seg = num(l->h, "segment_tokens");
     const cJSON *sum = cJSON_GetObjectItemCaseSensitive(l->h, "checksum");
     const cJSON *segs = cJSON_GetObjectItemCaseSensitive(l->h, "segments");
-    if (doc < 0 || pre < 0 || tok < 0 || state < 0 || !cJSON_IsString(sum) ||
-        !cJSON_IsArray(segs) || !segments_valid(segs, doc, tok))
+    if (doc < 0 || pre < 0 || tok < 0 || state < 0 || !(seg >= 1 && seg <= INT_MAX) ||
+        !cJSON_IsString(sum) || !cJSON_IsArray(segs) || !segments_valid(segs, doc, tok))
         return false;
     double cps = checkpoints_bytes(l->h);
     if (cps < 0) return false;
@@ -367,6 +368,7 @@ static int load(wim_session *s, const char *path, loaded *l)
         snprintf(s->err, sizeof s->err, "'%s' holds a cache this context cannot take", path);
         return -1;
     }
+    s->o.segment_tokens = (int)num(l->h, "segment_tokens");
     s->doc_whole = true;
     return 0;
 }

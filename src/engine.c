@@ -10,6 +10,7 @@
  * saved (docfile.c).
  */
 #include "engine.h"
+#include "seam.h"
 #include "text.h"
 #include "verdict.h"
 
@@ -18,7 +19,7 @@
 #include <string.h>
 
 /* Extra cells beyond the counted prompt sizes: margins are re-tokenized text. */
-enum { SLACK_TOKENS = 64, CTX_ROUND = 256, MAX_PIECES = 64 };
+enum { SLACK_TOKENS = 64, CTX_ROUND = 256 };
 
 /* ============================================================================
  * Prompts
@@ -33,12 +34,18 @@ static wim_value query_value(const wim_session *s, int q)
 static int add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_value *vals,
                       size_t n_vals, bool close_turn)
 {
-    wim_piece pieces[MAX_PIECES];
-    int n = wim_template_fill(s->tpl.text[id], vals, n_vals, pieces, MAX_PIECES);
-    if (n < 0 || wim_tokens_add_pieces(s->m, t, pieces, n) != 0) return -1;
-    if (!close_turn) return 0;
-    const char *gh = s->chat.generation_header;
-    return wim_tokens_add_text(s->m, t, gh, strlen(gh), false, true);
+    int n;
+    wim_piece *pieces = wim_template_pieces(s->tpl.text[id], vals, n_vals, &n);
+    int rc = pieces ? wim_tokens_add_pieces(s->m, t, pieces, n) : -1;
+    free(pieces);
+    if (rc == 0 && close_turn) {
+        const char *gh = s->chat.generation_header;
+        rc = wim_tokens_add_text(s->m, t, gh, strlen(gh), false, true);
+    }
+    if (rc != 0)
+        snprintf(s->err, sizeof s->err, "cannot build the %s prompt: out of memory",
+                 wim_template_name(id));
+    return rc;
 }
 
 /* The user header, with BOS where the model wants one (and only once). */
@@ -339,6 +346,7 @@ static int classify(wim_session *s, int seg, int q, const char *text, size_t len
     if (rc == 0 && wim_generate_alone(s, s->cls, 0, prompt.n, s->o.max_verdict_tokens, &raw) < 0)
         rc = -1;
     if (rc == 0) {
+        wim_seam_verdict(seg, &raw);
         wim_strbuf_append_utf8(&shown, raw.s ? raw.s : "", raw.len);
         wim_verdict v = wim_verdict_parse(wim_strbuf_str(&shown));
         *relevant = v.relevant;

@@ -67,7 +67,8 @@ typedef struct wim_job {
     wim_strbuf raw;  /* the bytes generated */
     size_t sent;     /* answer bytes already streamed */
     struct llama_sampler *smpl;
-    bool one_pass; /* a margin that stops at once on NO# */
+    bool one_pass;     /* a margin that stops at once on NO# */
+    wim_tokens forced; /* test seam: its first tokens, written instead of sampled (seam.h) */
 } wim_job;
 
 /* A pooled session's outputs of its last step in one context: the logits the

@@ -11,6 +11,7 @@
  * an answer means.
  */
 #include "engine.h"
+#include "seam.h"
 #include "text.h"
 #include "verdict.h"
 
@@ -46,6 +47,7 @@ int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n
                    .logits_at = -1,
                    .max_gen = max_gen};
     j->one_pass = kind == WIM_JOB_MARGIN && s->o.classify == WIM_CLASSIFY_ONE_PASS;
+    if (j->one_pass) wim_seam_margin(s->m, seg, &j->forced);
     j->smpl = llama_sampler_clone(s->smpl);
     llama_sampler_reset(j->smpl);
     wim_tokens_add_tokens(&j->feed, prompt->v, prompt->n);
@@ -59,6 +61,7 @@ void wim_job_end(wim_session *s, wim_job *j)
     s->seq_used[j->seq] = false;
     llama_sampler_free(j->smpl);
     wim_tokens_free(&j->feed);
+    wim_tokens_free(&j->forced);
     wim_strbuf_free(&j->raw);
 }
 
@@ -104,10 +107,11 @@ static void stream_answer(wim_session *s, wim_job *j, bool final)
     j->sent = end;
 }
 
-/* Samples the job's next token; true when the job is finished. */
+/* Samples the job's next token (or takes the test seam's); true when the job is finished. */
 static bool advance(wim_session *s, wim_job *j)
 {
-    llama_token tok = wim_sample(s, j->smpl, s->ctx, j->logits_at);
+    llama_token tok = j->n_gen < j->forced.n ? j->forced.v[j->n_gen]
+                                             : wim_sample(s, j->smpl, s->ctx, j->logits_at);
     if (llama_vocab_is_eog(s->m->vocab, tok) && !s->o.fixed_length) return true;
     char piece[256];
     int len = wim_token_piece(s->m, tok, piece, sizeof piece);

@@ -212,6 +212,21 @@ void wim_model_describe(const wim_model *m, wim_model_info *info)
     llama_model_desc(m->model, info->description, sizeof info->description);
 }
 
+size_t wim_model_max_doc_bytes(const wim_model *m, const wim_options *o)
+{
+    size_t longest = 1;
+    char piece[256];
+    for (llama_token t = 0; t < llama_vocab_n_tokens(m->vocab); t++) {
+        /* the pieces of text, as a document's tokens read back; a negative
+         * count is the size of one too long for the buffer */
+        int n = llama_token_to_piece(m->vocab, t, piece, sizeof piece, 0, false);
+        size_t len = n < 0 ? (size_t)-n : (size_t)n;
+        if (len > longest) longest = len;
+    }
+    int limit = o->n_ctx ? o->n_ctx : m->n_ctx_train;
+    return (size_t)limit * longest;
+}
+
 int wim_model_count_tokens(const wim_model *m, const char *text, size_t len)
 {
     return wim_count_tokens(text, len, (void *)m);

@@ -3,6 +3,7 @@
  * decoding a run of tokens into one sequence.
  */
 #include "engine.h"
+#include "seam.h"
 #include "text.h"
 
 #include <stdio.h>
@@ -57,10 +58,7 @@ wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size
     s->o.generation_header = s->generation_header = dup_or_null(o->generation_header);
     if (s->o.n_threads == 0) s->o.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     s->trace = getenv("WIM_TRACE") != NULL;
-    /* a test seam, not a setting: it makes a tiny model's reading last at
-     * least so long, for tests of what happens while one waits or works */
-    const char *slow = getenv("WIM_TEST_SLOW_MS");
-    s->test_slow_ms = slow ? atoi(slow) : 0;
+    s->test_slow_ms = wim_seam_slow_ms();
     if (wim_templates_load(&s->tpl, o->templates_dir, err, errlen) != 0 ||
         wim_chat_init(&s->chat, m->model, o->think, s->tpl.text[WIM_TPL_SYSTEM], o->user_header,
                       o->generation_header, err, errlen) != 0) {
@@ -111,6 +109,11 @@ void wim_session_free(wim_session *s)
 const char *wim_session_error(const wim_session *s)
 {
     return s->err;
+}
+
+const wim_options *wim_session_options(const wim_session *s)
+{
+    return &s->o;
 }
 
 /* ============================================================================

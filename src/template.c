@@ -167,6 +167,17 @@ int wim_template_fill(const char *tmpl, const wim_value *vals, size_t n_vals, wi
     return n;
 }
 
+wim_piece *wim_template_pieces(const char *tmpl, const wim_value *vals, size_t n_vals, int *n)
+{
+    /* a placeholder starts at a '{': the text before it and its value, then the tail */
+    size_t max = 1;
+    for (const char *p = strchr(tmpl, '{'); p; p = strchr(p + 1, '{'))
+        max += 2;
+    wim_piece *out = malloc(max * sizeof *out);
+    if (out) *n = wim_template_fill(tmpl, vals, n_vals, out, max);
+    return out;
+}
+
 char *wim_pieces_join(const wim_piece *p, int n)
 {
     size_t len = 0;

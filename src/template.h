@@ -60,6 +60,10 @@ void wim_templates_free(wim_templates *t);
 int wim_template_fill(const char *tmpl, const wim_value *vals, size_t n_vals, wim_piece *out,
                       size_t max_out);
 
+/* The same into a malloc'd array with room for every piece, however many
+ * placeholders tmpl holds: NULL only when out of memory. */
+wim_piece *wim_template_pieces(const char *tmpl, const wim_value *vals, size_t n_vals, int *n);
+
 /* The pieces joined into one malloc'd string (NULL when out of memory). */
 char *wim_pieces_join(const wim_piece *p, int n);
 

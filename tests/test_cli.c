@@ -2,6 +2,7 @@
  * test_cli.c - the wim command as a user meets it: every bad input gets one
  * clear line on stderr and a non-zero exit; --json output parses line by line.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,14 @@
 #include "tool.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define WIM  WIM_BIN_DIR "/wim"
@@ -53,6 +59,10 @@ static int setup(void **state)
     for (int i = 0; i < 3000; i++)
         fprintf(big, "Line %d of a very long ledger of ships. ", i);
     fclose(big);
+    FILE *many = fopen(path_in_dir("many.txt"), "wb");
+    for (int i = 0; i < 40; i++)
+        fprintf(many, "Ship %d left the pier. ", i);
+    fclose(many);
     return 0;
 }
 
@@ -254,12 +264,232 @@ static void test_two_questions_and_a_saved_document(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "\"event\":\"done\""));
     snprintf(args, sizeof args, "-m %s --load-doc %s -q 'Who?' --segment-tokens 9", TINY, saved);
-    expect_error(args, "another segment size");
+    expect_error(args, "another segment size; give --segment-tokens 8 or none");
     snprintf(args, sizeof args, "-m %s --load-doc %s -q q", TINY, path_in_dir("doc.txt"));
     expect_error(args, "not a wim document file");
     snprintf(args, sizeof args, "-m %s --load-doc %s -f %s -q q", TINY, saved,
              path_in_dir("doc.txt"));
     expect_error(args, "give no -f");
+}
+
+/* A prompt may hold any number of placeholders: past 31 it once failed with
+ * "wim: error: " and no message. */
+static void test_template_with_many_placeholders(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir(path_in_dir("templates"), 0700), 0);
+    char text[2000];
+    for (size_t i = 0, at = 0; i < 40; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "Say what {query} means. ");
+    write_bytes("templates/extract.txt", text, strlen(text));
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --templates %s --json --max-margin-tokens 2 "
+             "--max-answer-tokens 2",
+             TINY, path_in_dir("doc.txt"), path_in_dir("templates"));
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"event\":\"done\""));
+    /* the same for a user header's {system} (it was "out of memory") */
+    char header[600];
+    size_t at = (size_t)snprintf(header, sizeof header, "<|im_start|>");
+    for (int i = 0; i < 40; i++)
+        at += (size_t)snprintf(header + at, sizeof header - at, "{system} ");
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --user-header '%s<|im_end|>' "
+             "--generation-header '<|im_start|>assistant' --json --max-margin-tokens 2 "
+             "--max-answer-tokens 2",
+             TINY, path_in_dir("doc.txt"), header);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+}
+
+/* The stored document's settings apply where the user gives none: one saved
+ * with --segment-tokens 2048 is asked without repeating it. */
+static void test_stored_settings_apply(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    const char *saved = path_in_dir("doc2048.wim");
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --segment-tokens 2048 --max-margin-tokens 2 "
+             "--max-margin-tokens 2 --max-answer-tokens 2 --save-doc %s",
+             TINY, path_in_dir("doc.txt"), saved);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    snprintf(args, sizeof args,
+             "-m %s --load-doc %s -q 'Who?' --max-margin-tokens 2 --max-answer-tokens 2 --json",
+             TINY, saved);
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"segment_tokens\":2048"));
+    assert_non_null(strstr(r.out, "\"event\":\"done\""));
+    snprintf(args, sizeof args, "-m %s --load-doc %s -q 'Who?' --segment-tokens 4096", TINY, saved);
+    expect_error(args, "give --segment-tokens 2048 or none");
+}
+
+/* The document tokens a --json run's start event reports. */
+static int doc_tokens(const char *args)
+{
+    static result r;
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"event\":\"done\""));
+    cJSON *start = cJSON_Parse(strtok(r.out, "\n"));
+    assert_non_null(start);
+    int n = cJSON_GetObjectItem(start, "doc_tokens")->valueint;
+    cJSON_Delete(start);
+    return n;
+}
+
+/* The document from standard input, as from a file. */
+static void test_document_from_stdin(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --json --max-margin-tokens 2 --max-answer-tokens 2", TINY,
+             path_in_dir("doc.txt"));
+    int from_file = doc_tokens(args);
+    snprintf(args, sizeof args,
+             "-m %s -f - -q 'Where?' --json --max-margin-tokens 2 --max-answer-tokens 2 < %s", TINY,
+             path_in_dir("doc.txt"));
+    assert_int_equal(doc_tokens(args), from_file);
+    assert_true(from_file > 5);
+}
+
+/* A --save-doc file that cannot be written is refused before the reading, not
+ * after it; one that fails while written is one line too. */
+static void test_failed_save(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --save-doc %s", TINY,
+             path_in_dir("doc.txt"), path_in_dir("no/such/dir/doc.wim"));
+    expect_error(args, "--save-doc: cannot write");
+    run(&r, 1, args);
+    assert_string_equal(r.out, ""); /* nothing was read or answered */
+    /* the check leaves no file behind, and one that was there as it was */
+    write_bytes("kept.txt", "keep me", 7);
+    snprintf(args, sizeof args, "-m %s -f %s -q q --save-doc %s", TINY, path_in_dir("empty.txt"),
+             path_in_dir("kept.txt"));
+    expect_error(args, "document is empty");
+    snprintf(args, sizeof args, "-m %s -f %s -q q --save-doc %s", TINY, path_in_dir("empty.txt"),
+             path_in_dir("new.wim"));
+    expect_error(args, "document is empty");
+    assert_int_equal(access(path_in_dir("new.wim"), F_OK), -1);
+    FILE *f = fopen(path_in_dir("kept.txt"), "rb");
+    char kept[16] = "";
+    assert_int_equal(fread(kept, 1, sizeof kept, f), 7);
+    fclose(f);
+    assert_string_equal(kept, "keep me");
+    snprintf(
+        args, sizeof args,
+        "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --quiet --save-doc /dev/full",
+        TINY, path_in_dir("doc.txt"));
+    expect_error(args, "cannot write '/dev/full': No space left on device");
+}
+
+/* An answer that cannot be written is an error, not a silent success. */
+static void test_answer_not_written(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --quiet", TINY,
+             path_in_dir("doc.txt"));
+    tool_expect_error_to(WIM, args, ">/dev/full",
+                         "cannot write the answer: No space left on device");
+    tool_expect_error_to(WIM, args, ">&-", "cannot write the answer: Bad file descriptor");
+    /* a closed stdout is found before the reading (this document is too long for it) */
+    snprintf(args, sizeof args, "-m %s -f %s -q q", TINY, path_in_dir("big.txt"));
+    tool_expect_error_to(WIM, args, ">&-", "cannot write the answer: Bad file descriptor");
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q q --max-margin-tokens 2 --max-answer-tokens 2 --json", TINY,
+             path_in_dir("doc.txt"));
+    tool_expect_error_to(WIM, args, ">/dev/full", "cannot write the answer");
+}
+
+/* Input without end is refused after a bounded read: no more than the context
+ * could hold (the tiny model: 8192 tokens of at most 128 bytes). */
+static void test_endless_input(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s -f /dev/zero -q q", TINY);
+    expect_error(args, "document '/dev/zero' is over 1048576 bytes: more than the context limit "
+                       "of 8192 tokens can hold");
+    snprintf(args, sizeof args, "-m %s -f - -q q -c 64", TINY);
+    /* "yes |" before the program: text, not NULs, so only the bound stops it */
+    tool_expect_error("yes | " WIM, args, "document '-' is over 8192 bytes");
+    snprintf(args, sizeof args, "-m %s --input-json /dev/zero", TINY);
+    expect_error(args, "input JSON '/dev/zero' is over");
+    snprintf(args, sizeof args, "-m %s -f %s --queries /dev/zero", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "questions file '/dev/zero' is over");
+    /* a missing file is named before the model is even loaded */
+    snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("notgguf.gguf"),
+             path_in_dir("missing.txt"));
+    expect_error(args, "cannot open document");
+}
+
+/* Ctrl-C while reading: the run stops, answers from the margins so far, and
+ * says it stopped early. No timing: wim writes its events into a one-page
+ * pipe that is not read between the first margin event and the signal, so it
+ * gets at most a page of events (a few segments) past that margin before the
+ * signal is sent; the signal is handled at the latest when its next write of
+ * an event returns, before that event's callback returns (WIM_STOP). 40
+ * sentences in 8-token segments (70) leave far more than a page to come. */
+static void test_ctrl_c_answers_from_what_was_read(void **state)
+{
+    (void)state;
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    assert_true(fcntl(out[0], F_SETPIPE_SZ, 4096) >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execl(WIM, WIM, "-m", TINY, "-f", path_in_dir("many.txt"), "-q", "Which ship?", "--json",
+              "--segment-tokens", "8", "--max-margin-tokens", "2", "--max-answer-tokens", "2", "-t",
+              "1", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *in = fdopen(out[0], "r");
+    setvbuf(in, NULL, _IONBF, 0); /* read no further than each line */
+    static char line[1 << 16];
+    int answers = 0;
+    bool signalled = false;
+    cJSON *done = NULL;
+    while (fgets(line, sizeof line, in)) {
+        cJSON *j = cJSON_Parse(line);
+        assert_non_null(j);
+        const char *ev = cJSON_GetObjectItem(j, "event")->valuestring;
+        if (!signalled && strcmp(ev, "margin") == 0) signalled = kill(pid, SIGINT) == 0;
+        answers += strcmp(ev, "answer") == 0;
+        if (strcmp(ev, "done") == 0)
+            done = j;
+        else
+            cJSON_Delete(j);
+    }
+    fclose(in);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(signalled);
+    assert_int_equal(answers, 1);
+    assert_non_null(done);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(done, "stopped_early")));
+    int read = cJSON_GetObjectItem(done, "segments_read")->valueint;
+    int total = cJSON_GetObjectItem(done, "segments")->valueint;
+    assert_true(read >= 1 && read < total);
+    cJSON_Delete(done);
 }
 
 int main(void)
@@ -273,6 +503,13 @@ int main(void)
         cmocka_unit_test(test_engine_flags),
         cmocka_unit_test(test_input_json_reference_format),
         cmocka_unit_test(test_two_questions_and_a_saved_document),
+        cmocka_unit_test(test_template_with_many_placeholders),
+        cmocka_unit_test(test_stored_settings_apply),
+        cmocka_unit_test(test_document_from_stdin),
+        cmocka_unit_test(test_failed_save),
+        cmocka_unit_test(test_answer_not_written),
+        cmocka_unit_test(test_endless_input),
+        cmocka_unit_test(test_ctrl_c_answers_from_what_was_read),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

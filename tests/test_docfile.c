@@ -13,6 +13,7 @@
 #include "results.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static wim_model *model, *other_model, *same_shape; /* same_shape: other weights */
@@ -100,6 +101,26 @@ static void test_saved_document_answers_as_fresh_reading(void **state)
     results_free(&loaded);
 }
 
+/* A stored document keeps its segments: it is asked whatever segment size the
+ * session was made with, and answers as the reading that stored it. */
+static void test_stored_segment_size_applies(void **state)
+{
+    (void)state;
+    results fresh = {0}, loaded = {0};
+    read_and_save(first, 1, &fresh);
+    wim_options o;
+    options(&o);
+    o.segment_tokens = 99;
+    wim_session *s = session(model, &o);
+    if (wim_session_load_doc(s, path) != 0) fail_msg("%s", wim_session_error(s));
+    assert_int_equal(wim_session_options(s)->segment_tokens, 24);
+    assert_int_equal(wim_session_ask(s, first, 1, collect, &loaded), 0);
+    wim_session_free(s);
+    assert_same_results(&fresh, &loaded);
+    results_free(&fresh);
+    results_free(&loaded);
+}
+
 static void test_new_questions_about_a_saved_document(void **state)
 {
     (void)state;
@@ -128,6 +149,23 @@ static void expect_refused(wim_model *m, const wim_options *o, const char *file,
     wim_session_free(s);
 }
 
+/* A copy of the saved file with its first `from` replaced by `to`, as long. */
+static void copy_replacing(const char *dest, const char *from, const char *to)
+{
+    FILE *in = fopen(path, "rb"), *out = fopen(dest, "wb");
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    assert_true(n < sizeof buf);
+    buf[n] = '\0';
+    char *at = strstr(buf + 12, from); /* in the header, before any NUL of the body */
+    assert_non_null(at);
+    assert_int_equal(strlen(from), strlen(to));
+    memcpy(at, to, strlen(to));
+    assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
 static void copy_with(const char *to, long flip_at, long truncate_to)
 {
     FILE *in = fopen(path, "rb"), *out = fopen(to, "wb");
@@ -152,9 +190,6 @@ static void test_refusals(void **state)
     o.n_ctx = 4096;
     expect_refused(model, &o, path, "another context size");
     options(&o);
-    o.segment_tokens = 99;
-    expect_refused(model, &o, path, "another segment size");
-    options(&o);
     char damaged[] = "/tmp/wim-bad-XXXXXX";
     close(mkstemp(damaged));
     FILE *f = fopen(path, "rb");
@@ -169,6 +204,8 @@ static void test_refusals(void **state)
     expect_refused(model, &o, damaged, "damaged");
     copy_with(damaged, 0, -1);
     expect_refused(model, &o, damaged, "not a wim document file");
+    copy_replacing(damaged, "\"segment_tokens\":24", "\"segment_tokens\":-1");
+    expect_refused(model, &o, damaged, "damaged"); /* the header is not in the checksum */
     expect_refused(model, &o, "/nonexistent/doc.wim", "cannot open");
     unlink(damaged);
 }
@@ -194,6 +231,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_saved_document_answers_as_fresh_reading),
+        cmocka_unit_test(test_stored_segment_size_applies),
         cmocka_unit_test(test_new_questions_about_a_saved_document),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_ask_needs_a_document),

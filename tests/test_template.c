@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "strbuf.h"
 #include "template.h"
 
 #include <stdio.h>
@@ -74,6 +75,29 @@ static void test_fill_reports_too_many_pieces(void **state)
     assert_int_equal(wim_template_fill("{query} {query} {query}", &v, 1, p, 2), -1);
 }
 
+/* Any number of placeholders fits: a prompt with 100 of them (once refused
+ * with an empty message past 31) and lone braces around them. */
+static void test_pieces_have_room_for_every_placeholder(void **state)
+{
+    (void)state;
+    wim_strbuf tmpl = {0}, want = {0};
+    for (int i = 0; i < 100; i++) {
+        wim_strbuf_puts(&tmpl, "{{query}} ");
+        wim_strbuf_puts(&want, "{q} ");
+    }
+    const wim_value v = {"query", "q", 1};
+    int n = 0;
+    wim_piece *p = wim_template_pieces(wim_strbuf_str(&tmpl), &v, 1, &n);
+    assert_non_null(p);
+    assert_int_equal(n, 201); /* "{", "q", then "} {", "q" 99 times, then "} " */
+    char *out = wim_pieces_join(p, n);
+    assert_string_equal(out, wim_strbuf_str(&want));
+    free(out);
+    free(p);
+    wim_strbuf_free(&tmpl);
+    wim_strbuf_free(&want);
+}
+
 static void test_builtin_prompts_have_their_placeholders(void **state)
 {
     (void)state;
@@ -138,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_fill_keeps_inserted_text_literal),
         cmocka_unit_test(test_pieces_mark_what_was_inserted),
         cmocka_unit_test(test_fill_reports_too_many_pieces),
+        cmocka_unit_test(test_pieces_have_room_for_every_placeholder),
         cmocka_unit_test(test_builtin_prompts_have_their_placeholders),
         cmocka_unit_test(test_override_directory),
     };

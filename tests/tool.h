@@ -33,13 +33,9 @@ static int tool_remove_dir(const char *dir)
     return system(cmd);
 }
 
-/* Runs "program args" capturing stream 1 (stdout) or 2 (stderr); the other goes
- * to /dev/null. */
-static void tool_run(tool_result *r, const char *program, int stream, const char *args)
+/* Runs the shell command cmd, capturing what it writes on stdout. */
+static void tool_shell(tool_result *r, const char *cmd)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s %s", program, args,
-             stream == 2 ? "2>&1 >/dev/null" : "2>/dev/null");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(r->out, 1, sizeof r->out - 1, p);
@@ -48,20 +44,38 @@ static void tool_run(tool_result *r, const char *program, int stream, const char
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The run fails with status 1 and exactly one line on stderr, starting
+/* Runs "program args" capturing stream 1 (stdout) or 2 (stderr); the other goes
+ * to /dev/null. */
+static void tool_run(tool_result *r, const char *program, int stream, const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s %s", program, args,
+             stream == 2 ? "2>&1 >/dev/null" : "2>/dev/null");
+    tool_shell(r, cmd);
+}
+
+/* Runs "program args", its stdout sent where redirect says ("> FILE"), and
+ * checks that it fails with status 1 and exactly one line on stderr, starting
  * "NAME: error: " (NAME = the program's base name) and holding needle. */
-static void tool_expect_error(const char *program, const char *args, const char *needle)
+static void tool_expect_error_to(const char *program, const char *args, const char *redirect,
+                                 const char *needle)
 {
     static tool_result r;
-    char prefix[128];
+    char prefix[128], cmd[4096];
     const char *slash = strrchr(program, '/');
     snprintf(prefix, sizeof prefix, "%s: error: ", slash ? slash + 1 : program);
-    tool_run(&r, program, 2, args);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1 %s", program, args, redirect);
+    tool_shell(&r, cmd);
     if (r.status != 1 || !strstr(r.out, needle))
-        fail_msg("%s %s: status %d, stderr '%s', wanted '%s'", program, args, r.status, r.out,
-                 needle);
+        fail_msg("%s: status %d, stderr '%s', wanted '%s'", cmd, r.status, r.out, needle);
     assert_true(strncmp(r.out, prefix, strlen(prefix)) == 0);
     assert_ptr_equal(strchr(r.out, '\n'), r.out + strlen(r.out) - 1); /* exactly one line */
+}
+
+/* The same with stdout thrown away. */
+static void tool_expect_error(const char *program, const char *args, const char *needle)
+{
+    tool_expect_error_to(program, args, ">/dev/null", needle);
 }
 
 #endif

@@ -13,6 +13,8 @@
 #include "wim.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,8 @@ typedef struct cli {
     char *queries_text; /* --queries file's text, which queries point into */
     char *json_query;   /* the query of --input-json, when no -q was given */
     bool json, quiet;
+    bool segment_tokens_given;           /* --segment-tokens was on the command line */
+    FILE *doc_in, *json_in, *queries_in; /* the input files, opened before the model loads */
     wim_options o;
     wim_model_params mp;
 } cli;
@@ -59,7 +63,7 @@ static const char usage_tail[] =
     "read once, ask later:\n"
     "      --save-doc FILE        after reading, store the document and its KV cache\n"
     "      --load-doc FILE        answer from a stored document without reading it again\n"
-    "                             (same model, segment size and context size)\n"
+    "                             (same model and context size; its segment size applies)\n"
     "output:\n"
     "      --json                 JSON Lines events on stdout (docs/events.md)\n"
     "      --quiet                no progress or margins on stderr\n"
@@ -128,6 +132,8 @@ static void set_flag(cli *c, flag_id id, const char *v)
     }
 }
 
+static const char no_question[] = "no question given: use -q QUESTION";
+
 static void check_args(const cli *c)
 {
     if (!c->model_path) args_die("no model given: use -m MODEL.gguf");
@@ -136,6 +142,7 @@ static void check_args(const cli *c)
     if (c->load_doc && (c->doc_path || c->input_json))
         args_die("--load-doc answers from a stored document: give no -f or --input-json with it");
     if (c->load_doc && c->save_doc) args_die("--load-doc and --save-doc do not go together");
+    if (!c->n_queries && !c->queries_file && !c->input_json) args_die("%s", no_question);
 }
 
 static void parse_args(cli *c, int argc, char **argv)
@@ -151,6 +158,9 @@ static void parse_args(cli *c, int argc, char **argv)
             c->json = true;
         } else if (args_is(arg, NULL, "--quiet")) {
             c->quiet = true;
+        } else if (args_is(arg, NULL, "--segment-tokens") &&
+                   args_engine(argc, argv, &i, &c->o, &c->mp)) {
+            c->segment_tokens_given = true;
         } else if (find_flag(arg)) {
             if (i + 1 == argc) args_die("%s needs a value", arg);
             set_flag(c, find_flag(arg)->id, argv[++i]);
@@ -165,10 +175,34 @@ static void parse_args(cli *c, int argc, char **argv)
  * Input
  * ========================================================================= */
 
-/* The reference format: {"context": ..., "query": ..., "target": ...}. */
-static char *read_input_json(cli *c, size_t *len)
+/* Opens every input file, so that a missing one is named before the model loads. */
+static void open_inputs(cli *c)
 {
-    char *text = slurp("input JSON", c->input_json, len);
+    if (c->queries_file) c->queries_in = slurp_open("questions file", c->queries_file);
+    if (c->input_json)
+        c->json_in = slurp_open("input JSON", c->input_json);
+    else if (c->doc_path)
+        c->doc_in = slurp_open("document", c->doc_path);
+}
+
+/* All of f, or one line and exit when it is longer than max bytes: more than
+ * a context of limit tokens can hold. */
+static char *read_bounded(FILE *f, const char *what, const char *path, size_t max, int limit,
+                          size_t *len)
+{
+    char *text = slurp_from(f, what, path, max, len);
+    if (!text)
+        args_die("%s '%s' is over %zu bytes: more than the context limit of %d tokens can hold",
+                 what, path, max, limit);
+    return text;
+}
+
+/* The reference format: {"context": ..., "query": ..., "target": ...}. JSON
+ * escapes take up to 6 bytes a byte and the question may be as long again, so
+ * a file over 16 times the document's bound cannot hold a document that fits. */
+static char *read_input_json(cli *c, size_t max, int limit, size_t *len)
+{
+    char *text = read_bounded(c->json_in, "input JSON", c->input_json, 16 * max, limit, len);
     cJSON *j = cJSON_Parse(text);
     free(text);
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(j, "context");
@@ -186,10 +220,11 @@ static char *read_input_json(cli *c, size_t *len)
 }
 
 /* --queries FILE: one question a line, blank lines skipped. */
-static void read_queries(cli *c)
+static void read_queries(cli *c, size_t max, int limit)
 {
     size_t len;
-    c->queries_text = slurp("questions file", c->queries_file, &len);
+    c->queries_text = read_bounded(c->queries_in, "questions file", c->queries_file,
+                                   MAX_QUERIES * (max + 2), limit, &len);
     for (char *line = strtok(c->queries_text, "\r\n"); line; line = strtok(NULL, "\r\n"))
         if (strspn(line, " \t") < strlen(line)) add_query(c, line);
 }
@@ -219,6 +254,7 @@ typedef struct view {
     bool json, quiet, tty;
     bool progress_shown; /* a progress line is on screen, to be cleared */
     bool told_stop;
+    int write_error; /* errno of a failed write to stdout, or 0 */
 } view;
 
 static void clear_progress(view *v)
@@ -295,7 +331,6 @@ static void show_answer(const wim_event *ev)
     if (ev->n_queries > 1 && ev->type == WIM_EVENT_ANSWER)
         printf("Q%d: %s\nA%d: %s\n\n", ev->question + 1, ev->queries[ev->question],
                ev->question + 1, ev->text);
-    fflush(stdout);
 }
 
 static void print_json(const wim_event *ev)
@@ -303,7 +338,6 @@ static void print_json(const wim_event *ev)
     char *line = wim_event_to_json(ev);
     if (line) printf("%s\n", line);
     free(line);
-    fflush(stdout);
 }
 
 static int on_event(const wim_event *ev, void *user)
@@ -314,6 +348,10 @@ static int on_event(const wim_event *ev, void *user)
     else if (!v->quiet)
         show_event(v, ev);
     if (!v->json) show_answer(ev);
+    if (fflush(stdout) != 0) { /* a full disk or a closed pipe: the answer would be lost */
+        v->write_error = errno;
+        return WIM_ABORT;
+    }
     if (interrupts && !v->told_stop && !v->json) {
         clear_progress(v);
         fputs("[wim] stopping: answering from what was read so far (Ctrl-C again quits)\n", stderr);
@@ -326,27 +364,38 @@ static int on_event(const wim_event *ev, void *user)
  * Main
  * ========================================================================= */
 
+/* Answers from the stored document: its segment size applies unless the user
+ * gave another, which cannot be used (said here; 1, as when aborted). */
+static int ask_stored(wim_session *s, const cli *c, view *v)
+{
+    if (wim_session_load_doc(s, c->load_doc) != 0) return -1;
+    int stored = wim_session_options(s)->segment_tokens;
+    if (c->segment_tokens_given && stored != c->o.segment_tokens) {
+        fprintf(stderr,
+                "wim: error: cannot use '%s': it was made with another segment size; give "
+                "--segment-tokens %d or none\n",
+                c->load_doc, stored);
+        return 1;
+    }
+    return wim_session_ask(s, c->queries, c->n_queries, on_event, v);
+}
+
 /* Reads (or loads) the document and answers; saves it when asked. */
 static int conduct(wim_session *s, const cli *c, const char *doc, size_t len, view *v)
 {
-    if (c->load_doc) {
-        if (wim_session_load_doc(s, c->load_doc) != 0) return -1;
-        return wim_session_ask(s, c->queries, c->n_queries, on_event, v);
-    }
+    if (c->load_doc) return ask_stored(s, c, v);
     int rc = wim_session_run_many(s, doc, len, c->queries, c->n_queries, on_event, v);
     if (rc == 0 && c->save_doc && wim_session_save_doc(s, c->save_doc) != 0) rc = -1;
     return rc;
 }
 
-/* Loads the model, runs, and reports; 0 on success. */
-static int run(cli *c, const char *doc, size_t len)
+/* Runs on the loaded model and reports; 0 on success. */
+static int run(cli *c, wim_model *m, const char *doc, size_t len)
 {
     char err[512];
-    wim_model *m = wim_model_load(c->model_path, &c->mp, err, sizeof err);
-    wim_session *s = m ? wim_session_new(m, &c->o, err, sizeof err) : NULL;
+    wim_session *s = wim_session_new(m, &c->o, err, sizeof err);
     if (!s) {
         fprintf(stderr, "wim: error: %s\n", err);
-        wim_model_free(m);
         return 1;
     }
     running = s;
@@ -358,22 +407,67 @@ static int run(cli *c, const char *doc, size_t len)
         fprintf(stderr, "wim: error: %s\n", wim_session_error(s));
     }
     running = NULL;
+    if (v.write_error)
+        fprintf(stderr, "wim: error: cannot write the answer: %s\n", strerror(v.write_error));
     wim_session_free(s);
-    wim_model_free(m);
     return rc == 0 ? 0 : 1;
+}
+
+/* Dies now, before the long reading, when its result could not be kept: a
+ * closed stdout, or a --save-doc file that cannot be written (one created here
+ * to find out is removed again). */
+static void check_outputs(const cli *c)
+{
+    if (fcntl(1, F_GETFD) < 0) args_die("cannot write the answer: %s", strerror(errno));
+    if (!c->save_doc) return;
+    bool existed = access(c->save_doc, F_OK) == 0;
+    FILE *f = fopen(c->save_doc, "ab");
+    if (!f) args_die("--save-doc: cannot write '%s': %s", c->save_doc, strerror(errno));
+    fclose(f);
+    if (!existed) remove(c->save_doc);
+}
+
+static wim_model *load_model(const cli *c)
+{
+    char err[512];
+    wim_model *m = wim_model_load(c->model_path, &c->mp, err, sizeof err);
+    if (!m) args_die("%s", err);
+    return m;
+}
+
+/* The questions and the document, each read no further than the model's
+ * context could hold (an endless stdin or /dev/zero is refused, not read). */
+static char *read_inputs(cli *c, const wim_model *m, size_t *len)
+{
+    size_t max = wim_model_max_doc_bytes(m, &c->o);
+    wim_model_info info;
+    wim_model_describe(m, &info);
+    int limit = c->o.n_ctx ? c->o.n_ctx : info.n_ctx_train;
+    if (c->queries_in) read_queries(c, max, limit);
+    char *doc = NULL;
+    *len = 0;
+    if (c->json_in)
+        doc = read_input_json(c, max, limit, len);
+    else if (c->doc_in)
+        doc = read_bounded(c->doc_in, "document", c->doc_path, max, limit, len);
+    if (c->n_queries == 0) {
+        free(doc);
+        args_die("%s", no_question);
+    }
+    return doc;
 }
 
 int main(int argc, char **argv)
 {
     cli c = {0};
     parse_args(&c, argc, argv);
-    if (c.queries_file) read_queries(&c);
-    size_t len = 0;
-    char *doc = NULL;
-    if (!c.load_doc)
-        doc = c.input_json ? read_input_json(&c, &len) : slurp("document", c.doc_path, &len);
-    if (c.n_queries == 0) args_die("no question given: use -q QUESTION");
-    int rc = run(&c, doc, len);
+    check_outputs(&c);
+    open_inputs(&c);
+    wim_model *m = load_model(&c);
+    size_t len;
+    char *doc = read_inputs(&c, m, &len);
+    int rc = run(&c, m, doc, len);
+    wim_model_free(m);
     free(doc);
     free(c.queries_text);
     free(c.json_query);

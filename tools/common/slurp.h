@@ -5,9 +5,17 @@
 #define WIM_TOOLS_SLURP_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* The whole of path ("-" = standard input), NUL-terminated, its length in *len.
  * On failure dies with one line naming the file by what it is ("document"). */
 char *slurp(const char *what, const char *path, size_t *len);
+
+/* The same in two steps, so that a file that cannot be opened is named before
+ * any slow work and an endless one is not read without bound: slurp_open dies
+ * when path cannot be opened; slurp_from reads at most max + 1 bytes of it,
+ * and returns NULL when there were more than max (closing f unless it is stdin). */
+FILE *slurp_open(const char *what, const char *path);
+char *slurp_from(FILE *f, const char *what, const char *path, size_t max, size_t *len);
 
 #endif
