@@ -113,10 +113,11 @@ static const char *text_field(const cJSON *j, const char *name, char *err, size_
     return v->valuestring;
 }
 
-/* A \u0000 escape in the body: cJSON would end the string there and drop the
- * rest without a word, so it is refused instead. */
-static bool has_nul_escape(const char *body, size_t len)
+/* A NUL in the body, a byte or a \u0000 escape: cJSON would end the string
+ * there and drop the rest without a word, so it is refused instead. */
+static bool has_nul(const char *body, size_t len)
 {
+    if (memchr(body, '\0', len)) return true;
     for (size_t i = 0; i + 6 <= len; i++) {
         if (body[i] != '\\' || strncmp(body + i + 1, "u0000", 5) != 0) continue;
         size_t slashes = 0;
@@ -141,8 +142,8 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
         return 400;
     }
     bool ok = false;
-    if (body && has_nul_escape(body, len))
-        snprintf(err, errlen, "the text contains a NUL character (\\u0000)");
+    if (body && has_nul(body, len))
+        snprintf(err, errlen, "the body contains a NUL character (a zero byte or \\u0000)");
     else if (!cJSON_IsObject(j))
         snprintf(err, errlen, "the body must be a JSON object");
     else
