@@ -11,6 +11,7 @@
 
 #include "request.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static wim_options defaults;
@@ -71,11 +72,23 @@ static void test_a_zero_byte_is_refused(void **state)
     expect_refused(escape, strlen(escape), "NUL character");
 }
 
+/* An option's string was copied into 64 bytes, so a bad value longer than
+ * that could pass for a good one, cut short. */
+static void test_a_long_option_is_read_whole(void **state)
+{
+    (void)state;
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"document\": \"x\", \"query\": \"q\", \"options\": {\"temp\": \"0.5%060dx\"}}", 0);
+    expect_refused(body, strlen(body), "options.temp: needs a number");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_accepted_body),
         cmocka_unit_test(test_a_zero_byte_is_refused),
+        cmocka_unit_test(test_a_long_option_is_read_whole),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

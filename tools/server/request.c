@@ -39,7 +39,7 @@ static bool may_set(const char *key)
 /* One option from its JSON value; 0, or -1 with the reason in err. */
 static int set_option(wim_options *o, const cJSON *v, char *err, size_t errlen)
 {
-    char text[64], why[256];
+    char number[32], why[256];
     if (!may_set(v->string)) {
         snprintf(err, errlen, "options.%s: %s", v->string,
                  wim_options_set(&(wim_options){0}, v->string, "0", why, sizeof why) ==
@@ -48,12 +48,13 @@ static int set_option(wim_options *o, const cJSON *v, char *err, size_t errlen)
                      : "set by the server, not by a request");
         return -1;
     }
+    const char *text = number;
     if (cJSON_IsString(v))
-        snprintf(text, sizeof text, "%s", v->valuestring);
+        text = v->valuestring; /* whole: cut short, "0.5000...x" would pass for 0.5 */
     else if (cJSON_IsBool(v))
-        snprintf(text, sizeof text, "%s", cJSON_IsTrue(v) ? "true" : "false");
+        text = cJSON_IsTrue(v) ? "true" : "false";
     else if (cJSON_IsNumber(v))
-        snprintf(text, sizeof text, "%.17g", v->valuedouble);
+        snprintf(number, sizeof number, "%.17g", v->valuedouble);
     else {
         snprintf(err, errlen, "options.%s must be a string, a number or a boolean", v->string);
         return -1;
