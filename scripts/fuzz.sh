@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh - build the libFuzzer targets of tests/fuzz (clang, with ASan and
 # UBSan) in build-fuzz/, and run each for N seconds, one after another, on a
-# scratch copy of its seeds (tests/fuzz/corpus/TARGET/ is never grown).
+# scratch copy of its seeds (tests/fuzz/corpus/TARGET/ is never grown), with
+# the words of its input (tests/fuzz/TARGET.dict).
 # Fails if any target crashes, leaks, hangs or runs out of memory, naming the
 # input that did it: `build-fuzz/bin/fuzz_TARGET FILE` shows it again.
 #
@@ -48,7 +49,7 @@ for t in "${targets[@]}"; do
   # docfile saves its own seed first: a document of this model and its options
   if TMPDIR=$dir/tmp WIM_FUZZ_MODEL=$model WIM_FUZZ_SEED=$dir/corpus/saved.wim \
      "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=30 -artifact_prefix="$dir/" \
-     "$dir/corpus" >"$dir/log" 2>&1; then
+     -dict=tests/fuzz/"$t".dict "$dir/corpus" >"$dir/log" 2>&1; then
     echo "fuzz: $t: $(grep -E '^#[0-9]+' "$dir/log" | tail -1 | tr -s ' \t' ' ')" >&2
   else
     failed+=("$t")
