@@ -4,19 +4,27 @@
  * on the tiny made model named by WIM_FUZZ_MODEL (scripts/fuzz.sh makes it).
  *
  * A file's checksum covers its body, which random changes would almost never
- * keep right, so the fuzzer would see little past it: a checksum of the
- * stored shape (16 hex digits) is set to the body's before loading, and one of
- * any other shape is left to be refused.
+ * keep right, so the fuzzer would see little past it. A checksum of the stored
+ * shape (16 hex digits) is therefore set to the body's before loading, when
+ * the cache in the body is the seed's own, byte for byte, where the header puts
+ * it: everything wim reads itself may change, but llama.cpp's cache is only
+ * ever one it wrote. Its reader sizes buffers from counts in the cache before
+ * checking them (llama_kv_cache::state_read_meta), so a forged cache can make
+ * it allocate any amount, which no loader can check without parsing
+ * llama.cpp's private format: a stored document is trusted once its checksum
+ * matches. Any other file is left to its checksum.
  *
- * With WIM_FUZZ_SEED set to a path, it first reads a short document and saves
- * it there: a seed of this model and of the target's own options, which a file
- * made by other settings would not be.
+ * The seed: at start it reads a short document and saves it (to WIM_FUZZ_SEED
+ * too, when set, for the corpus): a file of this model and of the target's own
+ * options, which a file made by other settings would not be.
  */
 #define _GNU_SOURCE /* memmem */
 
 #include "wim.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +35,9 @@
 #define check(cond) ((cond) ? (void)0 : abort())
 
 static wim_session *session;
-static char path[4096]; /* where each input is written to be loaded, in $TMPDIR */
+static char path[4096];  /* where each input is written to be loaded, in $TMPDIR */
+static uint8_t *cache;   /* the seed's cache, as llama.cpp wrote it */
+static size_t cache_len; /* its bytes */
 static const char *const question[] = {"Who asked for a lamp?"};
 
 static const char document[] =
@@ -36,10 +46,47 @@ static const char document[] =
     "The keeper of the light, Mara Quill, asked for a second lamp. By May the fleet was back. ";
 
 /* ============================================================================
+ * The file's layout, as docfile.c reads it
+ * ========================================================================= */
+
+/* The JSON header at file[12..), or NULL; *body is where the body starts. */
+static cJSON *header(const uint8_t *file, size_t len, size_t *body)
+{
+    if (len < 12) return NULL;
+    size_t n = file[8] | file[9] << 8 | file[10] << 16 | (size_t)file[11] << 24;
+    if (n > len - 12) return NULL;
+    *body = 12 + n;
+    return cJSON_ParseWithLength((const char *)file + 12, n);
+}
+
+/* A header number as docfile.c converts it to size_t (false where that would
+ * be undefined, or it is no number). */
+static bool size_field(const cJSON *h, const char *name, size_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(h, name);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 18446744073709551616.0))
+        return false;
+    *out = (size_t)v->valuedouble;
+    return true;
+}
+
+/* The cache in body[0..len) where the header puts it, with its size; false
+ * where the header gives no place. */
+static bool cache_at(const cJSON *h, size_t len, size_t *at, size_t *bytes)
+{
+    size_t doc, pre, tok;
+    if (!size_field(h, "doc_bytes", &doc) || !size_field(h, "pre_tokens", &pre) ||
+        !size_field(h, "doc_tokens", &tok) || !size_field(h, "state_bytes", bytes))
+        return false;
+    *at = doc + (pre + tok) * sizeof(int32_t); /* wrapping as docfile.c's sum does */
+    return *at <= len && *bytes <= len - *at;
+}
+
+/* ============================================================================
  * Set-up: the model, one session, the seed
  * ========================================================================= */
 
-static void die(const char *what, const char *why)
+_Noreturn static void die(const char *what, const char *why)
 {
     fprintf(stderr, "fuzz_docfile: %s: %s\n", what, why);
     exit(1);
@@ -50,11 +97,41 @@ static void remove_file(void)
     unlink(path);
 }
 
-static void save_seed(const char *seed)
+static uint8_t *read_file(const char *name, size_t *len)
+{
+    FILE *f = fopen(name, "rb");
+    uint8_t *data = NULL;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (*len = (size_t)ftell(f)) > 0 &&
+        fseek(f, 0, SEEK_SET) == 0 && (data = malloc(*len)) && fread(data, 1, *len, f) != *len)
+        die(name, "cannot read it");
+    if (f) fclose(f);
+    if (!data) die(name, "cannot read it");
+    return data;
+}
+
+static void write_file(const char *name, const uint8_t *data, size_t len)
+{
+    FILE *f = fopen(name, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) die(name, "cannot write it");
+}
+
+/* Reads the document, saves it, and keeps its cache. */
+static void make_seed(void)
 {
     if (wim_session_run(session, document, strlen(document), question[0], NULL, NULL) != 0 ||
-        wim_session_save_doc(session, seed) != 0)
-        die(seed, wim_session_error(session));
+        wim_session_save_doc(session, path) != 0)
+        die("the seed", wim_session_error(session));
+    size_t len, body, at;
+    uint8_t *file = read_file(path, &len);
+    cJSON *h = header(file, len, &body);
+    if (!h || !cache_at(h, len - body, &at, &cache_len)) die(path, "not a document file");
+    cache = malloc(cache_len);
+    if (!cache) die("the seed", "out of memory");
+    memcpy(cache, file + body + at, cache_len);
+    const char *corpus = getenv("WIM_FUZZ_SEED");
+    if (corpus) write_file(corpus, file, len);
+    cJSON_Delete(h);
+    free(file);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -79,8 +156,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (fd < 0) die(path, "cannot make it");
     close(fd);
     atexit(remove_file);
-    const char *seed = getenv("WIM_FUZZ_SEED");
-    if (seed) save_seed(seed);
+    make_seed();
     return 0;
 }
 
@@ -97,25 +173,22 @@ static uint64_t body_sum(const uint8_t *p, size_t len)
     return h;
 }
 
-/* Sets a "checksum":"<16 hex digits>" in the header to the body's sum. */
+/* Sets a "checksum":"<16 hex digits>" in the header to the body's sum, when
+ * the body ends with the seed's cache, where the header puts it. */
 static void fix_checksum(uint8_t *file, size_t len)
 {
     static const char key[] = "\"checksum\":\"";
-    if (len < 12) return;
-    size_t header = file[8] | file[9] << 8 | file[10] << 16 | (size_t)file[11] << 24;
-    if (header > len - 12) return;
-    uint8_t *at = memmem(file + 12, header, key, sizeof key - 1);
-    size_t digits = at ? (size_t)(at - (file + 12)) + sizeof key - 1 : 0;
-    if (!at || digits + 17 > header || file[12 + digits + 16] != '"') return;
+    size_t body, at, bytes;
+    cJSON *h = header(file, len, &body);
+    bool seed_cache = h && cache_at(h, len - body, &at, &bytes) && bytes == cache_len &&
+                      at + bytes == len - body && memcmp(file + body + at, cache, bytes) == 0;
+    cJSON_Delete(h);
+    uint8_t *sum = seed_cache ? memmem(file + 12, body - 12, key, sizeof key - 1) : NULL;
+    size_t digits = sum ? (size_t)(sum - file) + sizeof key - 1 : 0;
+    if (!sum || digits + 16 >= body || file[digits + 16] != '"') return;
     char hex[17];
-    snprintf(hex, sizeof hex, "%016" PRIx64, body_sum(file + 12 + header, len - 12 - header));
-    memcpy(file + 12 + digits, hex, 16);
-}
-
-static void write_file(const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) die(path, "cannot write it");
+    snprintf(hex, sizeof hex, "%016" PRIx64, body_sum(file + body, len - body));
+    memcpy(file + digits, hex, 16);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -124,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!file) return 0;
     memcpy(file, data, size);
     fix_checksum(file, size);
-    write_file(file, size);
+    write_file(path, file, size);
     free(file);
     if (wim_session_load_doc(session, path) != 0) {
         check(wim_session_error(session)[0]);
