@@ -1,10 +1,11 @@
 /*
- * routes.c - the server's endpoints: parse and check a request, answer with
- * JSON or a Server-Sent Events stream, and say what is wrong with a bad one
+ * routes.c - the server's endpoints: take a request (read by request.c), answer
+ * with JSON or a Server-Sent Events stream, and say what is wrong with a bad one
  * in a JSON error with the right status.
  */
 #include "routes.h"
 
+#include "request.h"
 #include "strbuf.h"
 
 #include <arpa/inet.h>
@@ -68,104 +69,6 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 }
 
 /* ============================================================================
- * POST /v1/wim: the request's settings
- * ========================================================================= */
-
-/* The options a request may set; the rest are the server's. */
-static const char *const request_options[] = {"classify",
-                                              "schedule",
-                                              "segment_tokens",
-                                              "max_margin_tokens",
-                                              "max_verdict_tokens",
-                                              "max_answer_tokens",
-                                              "temp",
-                                              "top_p",
-                                              "seed",
-                                              "fixed_length",
-                                              "assume_relevant",
-                                              "think",
-                                              NULL};
-
-static bool may_set(const char *key)
-{
-    for (int i = 0; request_options[i]; i++)
-        if (strcmp(key, request_options[i]) == 0) return true;
-    return false;
-}
-
-/* One option from its JSON value; 0, or -1 with the reason in err. */
-static int set_option(wim_options *o, const cJSON *v, char *err, size_t errlen)
-{
-    char text[64], why[256];
-    if (!may_set(v->string)) {
-        snprintf(err, errlen, "options.%s: %s", v->string,
-                 wim_options_set(&(wim_options){0}, v->string, "0", why, sizeof why) ==
-                         WIM_OPTION_UNKNOWN
-                     ? "no such option"
-                     : "set by the server, not by a request");
-        return -1;
-    }
-    if (cJSON_IsString(v))
-        snprintf(text, sizeof text, "%s", v->valuestring);
-    else if (cJSON_IsBool(v))
-        snprintf(text, sizeof text, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsNumber(v))
-        snprintf(text, sizeof text, "%.17g", v->valuedouble);
-    else {
-        snprintf(err, errlen, "options.%s must be a string, a number or a boolean", v->string);
-        return -1;
-    }
-    if (wim_options_set(o, v->string, text, why, sizeof why) == 0) return 0;
-    snprintf(err, errlen, "options.%s: %s", v->string, why);
-    return -1;
-}
-
-/* The request's mode and options over the server's defaults. */
-static int read_settings(const server *sv, const cJSON *j, wim_options *o, char *err, size_t errlen)
-{
-    char why[256];
-    *o = sv->defaults;
-    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
-    const cJSON *options = cJSON_GetObjectItemCaseSensitive(j, "options");
-    if (mode && !cJSON_IsString(mode)) {
-        snprintf(err, errlen, "\"mode\" must be a string (wim, llm or rag)");
-        return -1;
-    }
-    if (mode && wim_options_set(o, "mode", mode->valuestring, why, sizeof why) != 0) {
-        snprintf(err, errlen, "mode: %s", why);
-        return -1;
-    }
-    if (options && !cJSON_IsObject(options)) {
-        snprintf(err, errlen, "\"options\" must be an object");
-        return -1;
-    }
-    const cJSON *v;
-    cJSON_ArrayForEach(v, options)
-    {
-        if (set_option(o, v, err, errlen) != 0) return -1;
-    }
-    if (wim_options_check(o, why, sizeof why) == 0) return 0;
-    snprintf(err, errlen, "options: %s", why);
-    return -1;
-}
-
-/* The field name as a string to read: present, a string, something to read. */
-static const char *text_field(const cJSON *j, const char *name, char *err, size_t errlen)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-    if (!v) {
-        snprintf(err, errlen, "missing field \"%s\"", name);
-        return NULL;
-    }
-    if (!cJSON_IsString(v)) {
-        snprintf(err, errlen, "\"%s\" must be a string", name);
-        return NULL;
-    }
-    if (wim_check_text(name, v->valuestring, strlen(v->valuestring), err, errlen) != 0) return NULL;
-    return v->valuestring;
-}
-
-/* ============================================================================
  * POST /v1/wim: the stream
  * ========================================================================= */
 
@@ -218,53 +121,26 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r)
     return rc;
 }
 
-/* A \u0000 escape in the body: cJSON would end the string there and drop the
- * rest without a word, so it is refused instead. */
-static bool has_nul_escape(const char *body, size_t len)
-{
-    for (size_t i = 0; i + 6 <= len; i++) {
-        if (body[i] != '\\' || strncmp(body + i + 1, "u0000", 5) != 0) continue;
-        size_t slashes = 0;
-        while (slashes < i && body[i - 1 - slashes] == '\\')
-            slashes++;
-        if (slashes % 2 == 0) return true; /* the backslash itself is not escaped */
-    }
-    return false;
-}
-
 static enum MHD_Result start_reading(const server *sv, struct MHD_Connection *c, const call *k)
 {
     char err[640];
-    cJSON *j = cJSON_ParseWithLength(k->body.s ? k->body.s : "", k->body.len);
-    if (!j) return send_error(c, 400, "the body is not JSON");
-    if (k->body.s && has_nul_escape(k->body.s, k->body.len)) {
-        cJSON_Delete(j);
-        return send_error(c, 400, "the text contains a NUL character (\\u0000)");
-    }
-    const char *document = NULL, *query = NULL;
-    wim_options o;
-    unsigned status = !cJSON_IsObject(j) ? 400 : 0;
-    if (status)
-        snprintf(err, sizeof err, "the body must be a JSON object");
-    else if (!(document = text_field(j, "document", err, sizeof err)) ||
-             !(query = text_field(j, "query", err, sizeof err)) ||
-             read_settings(sv, j, &o, err, sizeof err) != 0)
-        status = 400;
+    request q;
+    unsigned status = request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
     /* counted here only for a limit: the reading tokenizes the document anyway */
     int tokens = status || !sv->max_doc_tokens
                      ? 0
-                     : wim_model_count_tokens(sv->model, document, strlen(document));
+                     : wim_model_count_tokens(sv->model, q.document, strlen(q.document));
     if (tokens > sv->max_doc_tokens && sv->max_doc_tokens) {
         status = 413;
         snprintf(err, sizeof err, "the document is %d tokens, more than this server's limit of %ld",
                  tokens, sv->max_doc_tokens);
     }
-    reading *r = status ? NULL : readings_add(sv->rs, document, query, &o);
+    reading *r = status ? NULL : readings_add(sv->rs, q.document, q.query, &q.options);
     if (!status && !r) {
         status = 503;
         snprintf(err, sizeof err, "the queue is full: try again later");
     }
-    cJSON_Delete(j);
+    request_free(&q);
     return status ? send_error(c, status, "%s", err) : send_stream(c, r);
 }
 

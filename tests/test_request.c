@@ -1,0 +1,94 @@
+/*
+ * test_request.c - the server's request reader (tools/server/request.c) alone:
+ * what an accepted body gives, and bodies that must be refused because
+ * reading them would lose part of what the client sent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static wim_options defaults;
+
+static int setup(void **state)
+{
+    (void)state;
+    wim_options_default(&defaults);
+    defaults.n_ctx = 8192;
+    return 0;
+}
+
+/* request_read on body[0..len); the status, with err holding the reason. */
+static unsigned read_body(const char *body, size_t len, request *r, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    return request_read(body, len, &defaults, r, err, errlen);
+}
+
+static void expect_refused(const char *body, size_t len, const char *why)
+{
+    request r;
+    char err[640];
+    assert_int_equal(read_body(body, len, &r, err, sizeof err), 400);
+    if (!strstr(err, why)) fail_msg("'%s' lacks '%s'", err, why);
+    assert_null(r.json);
+    request_free(&r);
+}
+
+static void test_an_accepted_body(void **state)
+{
+    (void)state;
+    static const char body[] = "{\"document\": \"One. Two.\", \"query\": \"Which?\", \"mode\": "
+                               "\"rag\", \"options\": {\"segment_tokens\": 256, \"think\": true}}";
+    request r;
+    char err[640];
+    assert_int_equal(read_body(body, strlen(body), &r, err, sizeof err), 0);
+    assert_string_equal(r.document, "One. Two.");
+    assert_string_equal(r.query, "Which?");
+    assert_int_equal(r.options.mode, WIM_MODE_RAG);
+    assert_int_equal(r.options.segment_tokens, 256);
+    assert_true(r.options.think);
+    assert_int_equal(r.options.n_ctx, 8192); /* the server's */
+    request_free(&r);
+    expect_refused(NULL, 0, "not JSON");
+}
+
+/* cJSON copies a zero byte inside a string and ends the string there: the
+ * document would be cut short without a word (found by fuzz_request). */
+static void test_a_zero_byte_is_refused(void **state)
+{
+    (void)state;
+    static const char body[] = "{\"document\": \"kept\0dropped\", \"query\": \"q\"}";
+    expect_refused(body, sizeof body - 1, "NUL character");
+    static const char after[] = "{\"document\": \"kept\", \"query\": \"q\"}\0";
+    expect_refused(after, sizeof after - 1, "NUL character");
+    static const char escape[] = "{\"document\": \"a\\u0000b\", \"query\": \"q\"}";
+    expect_refused(escape, strlen(escape), "NUL character");
+}
+
+/* An option's string was copied into 64 bytes, so a bad value longer than
+ * that could pass for a good one, cut short. */
+static void test_a_long_option_is_read_whole(void **state)
+{
+    (void)state;
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"document\": \"x\", \"query\": \"q\", \"options\": {\"temp\": \"0.5%060dx\"}}", 0);
+    expect_refused(body, strlen(body), "options.temp: needs a number");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_an_accepted_body),
+        cmocka_unit_test(test_a_zero_byte_is_refused),
+        cmocka_unit_test(test_a_long_option_is_read_whole),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,167 @@
+/*
+ * request.c - a POST /v1/wim body read into a document, a question and
+ * options: JSON with the right fields, text that can be read, and only the
+ * options a request may set, each checked by the library's own table.
+ */
+#include "request.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ============================================================================
+ * Options
+ * ========================================================================= */
+
+/* The options a request may set; the rest are the server's. */
+static const char *const request_options[] = {"classify",
+                                              "schedule",
+                                              "segment_tokens",
+                                              "max_margin_tokens",
+                                              "max_verdict_tokens",
+                                              "max_answer_tokens",
+                                              "temp",
+                                              "top_p",
+                                              "seed",
+                                              "fixed_length",
+                                              "assume_relevant",
+                                              "think",
+                                              NULL};
+
+static bool may_set(const char *key)
+{
+    for (int i = 0; request_options[i]; i++)
+        if (strcmp(key, request_options[i]) == 0) return true;
+    return false;
+}
+
+/* One option from its JSON value; 0, or -1 with the reason in err. */
+static int set_option(wim_options *o, const cJSON *v, char *err, size_t errlen)
+{
+    char number[32], why[256];
+    if (!may_set(v->string)) {
+        snprintf(err, errlen, "options.%s: %s", v->string,
+                 wim_options_set(&(wim_options){0}, v->string, "0", why, sizeof why) ==
+                         WIM_OPTION_UNKNOWN
+                     ? "no such option"
+                     : "set by the server, not by a request");
+        return -1;
+    }
+    const char *text = number;
+    if (cJSON_IsString(v))
+        text = v->valuestring; /* whole: cut short, "0.5000...x" would pass for 0.5 */
+    else if (cJSON_IsBool(v))
+        text = cJSON_IsTrue(v) ? "true" : "false";
+    else if (cJSON_IsNumber(v))
+        snprintf(number, sizeof number, "%.17g", v->valuedouble);
+    else {
+        snprintf(err, errlen, "options.%s must be a string, a number or a boolean", v->string);
+        return -1;
+    }
+    if (wim_options_set(o, v->string, text, why, sizeof why) == 0) return 0;
+    snprintf(err, errlen, "options.%s: %s", v->string, why);
+    return -1;
+}
+
+/* The request's mode and options over the server's defaults. */
+static int read_settings(const wim_options *defaults, const cJSON *j, wim_options *o, char *err,
+                         size_t errlen)
+{
+    char why[256];
+    *o = *defaults;
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(j, "options");
+    if (mode && !cJSON_IsString(mode)) {
+        snprintf(err, errlen, "\"mode\" must be a string (wim, llm or rag)");
+        return -1;
+    }
+    if (mode && wim_options_set(o, "mode", mode->valuestring, why, sizeof why) != 0) {
+        snprintf(err, errlen, "mode: %s", why);
+        return -1;
+    }
+    if (options && !cJSON_IsObject(options)) {
+        snprintf(err, errlen, "\"options\" must be an object");
+        return -1;
+    }
+    const cJSON *v;
+    cJSON_ArrayForEach(v, options)
+    {
+        if (set_option(o, v, err, errlen) != 0) return -1;
+    }
+    if (wim_options_check(o, why, sizeof why) == 0) return 0;
+    snprintf(err, errlen, "options: %s", why);
+    return -1;
+}
+
+/* ============================================================================
+ * Document and query
+ * ========================================================================= */
+
+/* The field name as a string to read: present, a string, something to read. */
+static const char *text_field(const cJSON *j, const char *name, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    if (!v) {
+        snprintf(err, errlen, "missing field \"%s\"", name);
+        return NULL;
+    }
+    if (!cJSON_IsString(v)) {
+        snprintf(err, errlen, "\"%s\" must be a string", name);
+        return NULL;
+    }
+    if (wim_check_text(name, v->valuestring, strlen(v->valuestring), err, errlen) != 0) return NULL;
+    return v->valuestring;
+}
+
+/* A NUL in the body, a byte or a \u0000 escape: cJSON would end the string
+ * there and drop the rest without a word, so it is refused instead. */
+static bool has_nul(const char *body, size_t len)
+{
+    if (memchr(body, '\0', len)) return true;
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (body[i] != '\\' || strncmp(body + i + 1, "u0000", 5) != 0) continue;
+        size_t slashes = 0;
+        while (slashes < i && body[i - 1 - slashes] == '\\')
+            slashes++;
+        if (slashes % 2 == 0) return true; /* the backslash itself is not escaped */
+    }
+    return false;
+}
+
+/* ============================================================================
+ * The body
+ * ========================================================================= */
+
+unsigned request_read(const char *body, size_t len, const wim_options *defaults, request *r,
+                      char *err, size_t errlen)
+{
+    *r = (request){0};
+    cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+    if (!j) {
+        snprintf(err, errlen, "the body is not JSON");
+        return 400;
+    }
+    bool ok = false;
+    if (body && has_nul(body, len))
+        snprintf(err, errlen, "the body contains a NUL character (a zero byte or \\u0000)");
+    else if (!cJSON_IsObject(j))
+        snprintf(err, errlen, "the body must be a JSON object");
+    else
+        ok = (r->document = text_field(j, "document", err, errlen)) &&
+             (r->query = text_field(j, "query", err, errlen)) &&
+             read_settings(defaults, j, &r->options, err, errlen) == 0;
+    if (ok) {
+        r->json = j;
+        return 0;
+    }
+    cJSON_Delete(j);
+    *r = (request){0};
+    return 400;
+}
+
+void request_free(request *r)
+{
+    cJSON_Delete(r->json);
+    *r = (request){0};
+}

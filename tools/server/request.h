@@ -1,0 +1,28 @@
+/*
+ * request.h - what a POST /v1/wim body asks for: the document, the question,
+ * and the mode and options over the server's defaults, read and checked from
+ * its JSON. Apart from HTTP, so that tests and the fuzzer call it alone.
+ */
+#ifndef WIM_SERVER_REQUEST_H
+#define WIM_SERVER_REQUEST_H
+
+#include "wim.h"
+
+#include <stddef.h>
+
+typedef struct request {
+    const char *document; /* checked text (wim_check_text), owned by json */
+    const char *query;    /* the same */
+    wim_options options;  /* the defaults with the request's mode and options */
+    struct cJSON *json;   /* the parsed body; NULL when it was refused */
+} request;
+
+/* Reads body[0..len) (body may be NULL when len is 0) over defaults into *r:
+ * 0, or an HTTP status (400) with a one-line reason in err. request_free
+ * frees it either way. */
+unsigned request_read(const char *body, size_t len, const wim_options *defaults, request *r,
+                      char *err, size_t errlen);
+
+void request_free(request *r);
+
+#endif
