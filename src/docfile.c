@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,9 +218,12 @@ static const char *mismatch(wim_session *s, const cJSON *h)
     bool same_model = cJSON_Compare(mine, cJSON_GetObjectItemCaseSensitive(h, "model"), true);
     cJSON_Delete(mine);
     if (!same_model) return "it was made with another model";
-    int n_ctx = (int)num(h, "n_ctx");
+    double n_ctx = num(h, "n_ctx");
     if (s->o.n_ctx && s->o.n_ctx != n_ctx) return "it was made with another context size";
-    if ((int)num(h, "segment_tokens") != s->o.segment_tokens)
+    /* without -c the file's size is taken: no more than a reading takes without -c */
+    if (!s->o.n_ctx && n_ctx > s->m->n_ctx_train)
+        return "it was made with a context past the model's trained one: give its size with -c";
+    if (num(h, "segment_tokens") != s->o.segment_tokens)
         return "it was made with another segment size";
     if (wim_cache_needs_checkpoints(s->m) && !cJSON_GetObjectItemCaseSensitive(h, "checkpoints"))
         return "it has no checkpoints, which this model's memory (sliding-window or recurrent) "
@@ -320,11 +324,14 @@ static bool body_intact(const loaded *l, size_t *state_at, size_t *state_len)
     double tok = num(l->h, "doc_tokens"), state = num(l->h, "state_bytes");
     const cJSON *sum = cJSON_GetObjectItemCaseSensitive(l->h, "checksum");
     const cJSON *segs = cJSON_GetObjectItemCaseSensitive(l->h, "segments");
-    if (doc < 0 || pre < 0 || tok < 0 || state < 0 || !cJSON_IsString(sum) ||
-        !cJSON_IsArray(segs) || !segments_valid(segs, doc, tok))
+    if (doc < 0 || pre < 0 || tok < 0 || state < 0 || num(l->h, "n_ctx") < 1 ||
+        !cJSON_IsString(sum) || !cJSON_IsArray(segs) || !segments_valid(segs, doc, tok))
         return false;
-    double cps = checkpoints_bytes(l->h);
-    if (cps < 0) return false;
+    double cps = checkpoints_bytes(l->h), len = (double)l->body_len;
+    /* each part fits in the body, so that converting them is defined and their
+     * sum cannot wrap around to the body's length; tokens are counted in ints */
+    if (cps < 0 || doc > len || state > len || cps > len || pre + tok > len || pre + tok > INT_MAX)
+        return false;
     *state_at = (size_t)doc + ((size_t)pre + (size_t)tok) * sizeof(llama_token);
     *state_len = (size_t)state;
     if (*state_at + *state_len + (size_t)cps != l->body_len) return false;
