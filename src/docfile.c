@@ -226,8 +226,11 @@ static const char *mismatch(wim_session *s, const cJSON *h)
     cJSON_Delete(mine);
     if (!wim_model_weights_id(s->m)[0]) return "this model's file cannot be read to identify it";
     if (!same_model) return "it was made with another model";
-    int n_ctx = (int)num(h, "n_ctx");
+    double n_ctx = num(h, "n_ctx");
     if (s->o.n_ctx && s->o.n_ctx != n_ctx) return "it was made with another context size";
+    /* without -c the file's size is taken: no more than a reading takes without -c */
+    if (!s->o.n_ctx && n_ctx > s->m->n_ctx_train)
+        return "it was made with a context past the model's trained one: give its size with -c";
     if (wim_cache_needs_checkpoints(s->m) && !cJSON_GetObjectItemCaseSensitive(h, "checkpoints"))
         return "it has no checkpoints, which this model's memory (sliding-window or recurrent) "
                "needs to write margins from a stored document";
@@ -329,10 +332,14 @@ static bool body_intact(const loaded *l, size_t *state_at, size_t *state_len)
     const cJSON *sum = cJSON_GetObjectItemCaseSensitive(l->h, "checksum");
     const cJSON *segs = cJSON_GetObjectItemCaseSensitive(l->h, "segments");
     if (doc < 0 || pre < 0 || tok < 0 || state < 0 || !(seg >= 1 && seg <= INT_MAX) ||
-        !cJSON_IsString(sum) || !cJSON_IsArray(segs) || !segments_valid(segs, doc, tok))
+        num(l->h, "n_ctx") < 1 || !cJSON_IsString(sum) || !cJSON_IsArray(segs) ||
+        !segments_valid(segs, doc, tok))
         return false;
-    double cps = checkpoints_bytes(l->h);
-    if (cps < 0) return false;
+    double cps = checkpoints_bytes(l->h), len = (double)l->body_len;
+    /* each part fits in the body, so that converting them is defined and their
+     * sum cannot wrap around to the body's length; tokens are counted in ints */
+    if (cps < 0 || doc > len || state > len || cps > len || pre + tok > len || pre + tok > INT_MAX)
+        return false;
     *state_at = (size_t)doc + ((size_t)pre + (size_t)tok) * sizeof(llama_token);
     *state_len = (size_t)state;
     if (*state_at + *state_len + (size_t)cps != l->body_len) return false;

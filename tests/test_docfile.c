@@ -13,6 +13,7 @@
 #include "results.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -210,6 +211,93 @@ static void test_refusals(void **state)
     unlink(damaged);
 }
 
+/* path's header with key's value replaced by value, written to to; the body,
+ * which the checksum covers, is kept. */
+static void edit_header(const char *from, const char *to, const char *key, const char *value)
+{
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    fseek(in, 0, SEEK_END);
+    size_t size = (size_t)ftell(in);
+    fseek(in, 0, SEEK_SET);
+    char *file = malloc(size + 1);
+    assert_int_equal(fread(file, 1, size, in), size);
+    fclose(in);
+    file[size] = '\0';
+    size_t n = (uint8_t)file[8] | (uint8_t)file[9] << 8 | (uint8_t)file[10] << 16 |
+               (size_t)(uint8_t)file[11] << 24;
+    char name[64];
+    snprintf(name, sizeof name, "\"%s\":", key);
+    char *at = strstr(file + 12, name);
+    assert_true(at && at < file + 12 + n);
+    at += strlen(name);
+    char *end = at + strcspn(at, ",}");
+    size_t m = n - (size_t)(end - at) + strlen(value);
+    const uint8_t len_le[4] = {m & 0xff, (m >> 8) & 0xff, (m >> 16) & 0xff, m >> 24};
+    FILE *out = fopen(to, "wb");
+    fwrite(file, 1, 8, out);
+    fwrite(len_le, 1, 4, out);
+    fwrite(file + 12, 1, (size_t)(at - (file + 12)), out);
+    fputs(value, out);
+    fwrite(end, 1, size - (size_t)(end - file), out);
+    fclose(out);
+    free(file);
+}
+
+/* A number of path's header. */
+static double header_number(const char *key)
+{
+    FILE *in = fopen(path, "rb");
+    char head[4096];
+    size_t got = fread(head, 1, sizeof head - 1, in);
+    fclose(in);
+    head[got] = '\0';
+    char name[64];
+    snprintf(name, sizeof name, "\"%s\":", key);
+    const char *at = strstr(head + 12, name);
+    assert_non_null(at);
+    return strtod(at + strlen(name), NULL);
+}
+
+/* Numbers a forged or damaged header may hold, its checksum still right: each
+ * is refused before it is converted past its type or sizes a context (found by
+ * fuzz_docfile: pre_tokens 1e999). */
+static void test_header_numbers_out_of_range(void **state)
+{
+    (void)state;
+    results ignored = {0};
+    read_and_save(first, 1, &ignored);
+    results_free(&ignored);
+    wim_options o;
+    options(&o);
+    char bad[] = "/tmp/wim-bad-XXXXXX", text[64];
+    close(mkstemp(bad));
+    edit_header(path, bad, "pre_tokens", "1e999");
+    expect_refused(model, &o, bad, "damaged");
+    /* 2^62 tokens of 4 bytes wrap around to none; the state said to be longer
+     * by what they took makes the sizes add up */
+    snprintf(text, sizeof text, "%.0f",
+             header_number("state_bytes") + 4 * header_number("pre_tokens"));
+    edit_header(path, bad, "pre_tokens", "4611686018427387904");
+    edit_header(bad, bad, "state_bytes", text);
+    expect_refused(model, &o, bad, "damaged");
+    edit_header(path, bad, "n_ctx", "0");
+    expect_refused(model, &o, bad, "damaged");
+    edit_header(path, bad, "segment_tokens", "1e30");
+    expect_refused(model, &o, bad, "damaged");
+    /* a context past the model's trained one, up to infinite, is taken only
+     * when -c asks for it */
+    edit_header(path, bad, "n_ctx", "1e999");
+    expect_refused(model, &o, bad, "give its size with -c");
+    edit_header(path, bad, "n_ctx", "16384");
+    expect_refused(model, &o, bad, "give its size with -c");
+    o.n_ctx = 16384; /* asked for, it is taken */
+    wim_session *s = session(model, &o);
+    if (wim_session_load_doc(s, bad) != 0) fail_msg("%s", wim_session_error(s));
+    wim_session_free(s);
+    unlink(bad);
+}
+
 static void test_ask_needs_a_document(void **state)
 {
     (void)state;
@@ -234,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_stored_segment_size_applies),
         cmocka_unit_test(test_new_questions_about_a_saved_document),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_header_numbers_out_of_range),
         cmocka_unit_test(test_ask_needs_a_document),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -49,12 +49,19 @@ static const char document[] =
  * The file's layout, as docfile.c reads it
  * ========================================================================= */
 
+/* The length of the header at file[12..), where the file holds it all. */
+static bool header_len(const uint8_t *file, size_t len, size_t *n)
+{
+    if (len < 12) return false;
+    *n = file[8] | file[9] << 8 | file[10] << 16 | (size_t)file[11] << 24;
+    return *n <= len - 12;
+}
+
 /* The JSON header at file[12..), or NULL; *body is where the body starts. */
 static cJSON *header(const uint8_t *file, size_t len, size_t *body)
 {
-    if (len < 12) return NULL;
-    size_t n = file[8] | file[9] << 8 | file[10] << 16 | (size_t)file[11] << 24;
-    if (n > len - 12) return NULL;
+    size_t n;
+    if (!header_len(file, len, &n)) return NULL;
     *body = 12 + n;
     return cJSON_ParseWithLength((const char *)file + 12, n);
 }
@@ -158,6 +165,35 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     atexit(remove_file);
     make_seed();
     return 0;
+}
+
+/* ============================================================================
+ * Mutations
+ * ========================================================================= */
+
+/* Half of the changes go to the header alone, its length kept right: in a file
+ * of 30 KB of cache, changes at random would almost never touch the header,
+ * where what the loader checks is. */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    size_t n;
+    if (seed % 2 || !header_len(data, size, &n) || n == 0)
+        return LLVMFuzzerMutate(data, size, max_size);
+    size_t body_len = size - 12 - n;
+    uint8_t *body = malloc(body_len ? body_len : 1);
+    if (!body || max_size < size) {
+        free(body);
+        return LLVMFuzzerMutate(data, size, max_size);
+    }
+    memcpy(body, data + 12 + n, body_len);
+    n = LLVMFuzzerMutate(data + 12, n, max_size - 12 - body_len);
+    memcpy(data + 12 + n, body, body_len);
+    free(body);
+    const uint8_t len_le[4] = {n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff};
+    memcpy(data + 8, len_le, 4);
+    return 12 + n + body_len;
 }
 
 /* ============================================================================
