@@ -228,9 +228,9 @@ static void edit_header(const char *from, const char *to, const char *key, const
                (size_t)(uint8_t)file[11] << 24;
     char name[64];
     snprintf(name, sizeof name, "\"%s\":", key);
-    char *at = strstr(file + 12, name);
-    assert_true(at && at < file + 12 + n);
-    at += strlen(name);
+    const char *found = strstr(file + 12, name);
+    if (!found || found >= file + 12 + n) fail_msg("no %s in the header", name);
+    char *at = file + (found ? found - file + (ptrdiff_t)strlen(name) : 12);
     char *end = at + strcspn(at, ",}");
     size_t m = n - (size_t)(end - at) + strlen(value);
     const uint8_t len_le[4] = {m & 0xff, (m >> 8) & 0xff, (m >> 16) & 0xff, m >> 24};

@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 
+#include "fuzz.h"
 #include "wim.h"
 
 #include <cjson/cJSON.h>
@@ -30,9 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The fuzzer reports a failed check as a crash, with the input that made it. */
-#define check(cond) ((cond) ? (void)0 : abort())
 
 static wim_session *session;
 static char path[4096];  /* where each input is written to be loaded, in $TMPDIR */
@@ -85,7 +83,7 @@ static bool cache_at(const cJSON *h, size_t len, size_t *at, size_t *bytes)
     if (!size_field(h, "doc_bytes", &doc) || !size_field(h, "pre_tokens", &pre) ||
         !size_field(h, "doc_tokens", &tok) || !size_field(h, "state_bytes", bytes))
         return false;
-    *at = doc + (pre + tok) * sizeof(int32_t); /* wrapping as docfile.c's sum does */
+    *at = doc + (pre + tok) * sizeof(int32_t); /* in size_t, as docfile.c sums them */
     return *at <= len && *bytes <= len - *at;
 }
 
@@ -157,8 +155,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.max_margin_tokens = o.max_verdict_tokens = o.max_answer_tokens = 2;
     session = wim_session_new(m, &o, err, sizeof err);
     if (!session) die("session", err);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, sizeof path, "%s/wim-fuzz-docfile-XXXXXX", tmp ? tmp : "/tmp");
+    temp_pattern(path, sizeof path, "wim-fuzz-docfile");
     int fd = mkstemp(path);
     if (fd < 0) die(path, "cannot make it");
     close(fd);

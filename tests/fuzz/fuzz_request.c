@@ -6,6 +6,7 @@
  * options pass the library's check, and what only the server sets stays the
  * server's.
  */
+#include "fuzz.h"
 #include "request.h"
 #include "wim.h"
 
@@ -14,9 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The fuzzer reports a failed check as a crash, with the input that made it. */
-#define check(cond) ((cond) ? (void)0 : abort())
 
 /* The server's defaults: what wim-server's flags give (tests/test_server.c's). */
 static wim_options defaults;

@@ -12,6 +12,7 @@
  * The input: a byte for the budget (1 to 64 tokens), a byte for the call at
  * which the counter fails (most inputs: never), then the text.
  */
+#include "fuzz.h"
 #include "segment.h"
 #include "text.h"
 
@@ -20,9 +21,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The fuzzer reports a failed check as a crash, with the input that made it. */
-#define check(cond) ((cond) ? (void)0 : abort())
 
 typedef struct counter {
     int calls_left; /* it fails when this reaches 0; -1: never */

@@ -9,6 +9,7 @@
  * The input: a byte naming the file (a prompt's name, or one that names none),
  * then the file and the values, split at each 0xff byte (never in UTF-8 text).
  */
+#include "fuzz.h"
 #include "template.h"
 #include "text.h"
 
@@ -18,9 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The fuzzer reports a failed check as a crash, with the input that made it. */
-#define check(cond) ((cond) ? (void)0 : abort())
 
 enum { N_VALUES = 4 };
 
@@ -34,8 +32,7 @@ static void remove_dir(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/wim-fuzz-template-XXXXXX", tmp ? tmp : "/tmp");
+    temp_pattern(dir, sizeof dir, "wim-fuzz-template");
     if (!mkdtemp(dir)) abort();
     atexit(remove_dir);
     return 0;

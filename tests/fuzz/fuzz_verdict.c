@@ -4,15 +4,13 @@
  * relies on: a reason inside the text, a one-pass verdict that agrees with the
  * full parse and is decided by the first '#', and wim_yes_no as the parse says.
  */
+#include "fuzz.h"
 #include "verdict.h"
 #include "wim.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The fuzzer reports a failed check as a crash, with the input that made it. */
-#define check(cond) ((cond) ? (void)0 : abort())
 
 static void check_parse(const char *text)
 {
