@@ -235,6 +235,16 @@ static inline int serve_tiny(const char *const *extra)
     return server > 0 ? 0 : -1;
 }
 
+/* serve_tiny with every decode step at least slow_ms long (the test seam
+ * WIM_TEST_SLOW_MS): a reading then lasts at least so long on any machine. */
+static inline int serve_tiny_slow(const char *const *extra, const char *slow_ms)
+{
+    setenv("WIM_TEST_SLOW_MS", slow_ms, 1);
+    int rc = serve_tiny(extra);
+    unsetenv("WIM_TEST_SLOW_MS");
+    return rc;
+}
+
 static inline int stop_tiny_server(void **state)
 {
     (void)state;

@@ -21,10 +21,7 @@ static int setup(void **state)
         "--max-doc-tokens", "6000", "--max-body", "300000", NULL};
     /* every step at least 20 ms (a test seam): a long reading lasts seconds on any
      * machine, so a stop sent at its first margin always finds it still reading */
-    setenv("WIM_TEST_SLOW_MS", "20", 1);
-    int rc = serve_tiny(extra);
-    unsetenv("WIM_TEST_SLOW_MS");
-    return rc;
+    return serve_tiny_slow(extra, "20");
 }
 
 /* A document of n made-up sentences, as a JSON body with a question and

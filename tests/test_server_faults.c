@@ -77,6 +77,16 @@ static void expect_status(http_answer a, int status, const char *needle)
     free(a.body);
 }
 
+/* A server reading one at a time at 500 ms a step, and the stream of a
+ * reading on it that lasts at least 100 s. */
+static sse long_reading_on_a_slow_server(void)
+{
+    static const char *const extra[] = {"--api-key", KEY, "--parallel", "1", NULL};
+    if (server > 0) stop_server(server);
+    assert_int_equal(serve_tiny_slow(extra, "500"), 0);
+    return (sse){.fd = patient(http_send(port, "POST", "/v1/wim", KEY, long_reading), 60)};
+}
+
 /* /health's count of queued readings. */
 static int queued_now(void)
 {
@@ -94,11 +104,7 @@ static int queued_now(void)
 static void test_a_queued_stream_outlives_the_idle_timeout(void **state)
 {
     (void)state;
-    setenv("WIM_TEST_SLOW_MS", "500", 1);
-    static const char *const extra[] = {"--api-key", KEY, "--parallel", "1", NULL};
-    assert_int_equal(restart(extra), 0);
-    unsetenv("WIM_TEST_SLOW_MS");
-    sse a = {.fd = patient(http_send(port, "POST", "/v1/wim", KEY, long_reading), 60)};
+    sse a = long_reading_on_a_slow_server();
     cJSON *j = sse_until(&a, "request");
     char stop_a[96];
     snprintf(stop_a, sizeof stop_a, "/v1/wim/%s/stop", cJSON_GetObjectItem(j, "id")->valuestring);
@@ -151,11 +157,7 @@ static void test_a_queued_stream_outlives_the_idle_timeout(void **state)
 static void test_shutdown_ends_a_long_answer_at_once(void **state)
 {
     (void)state;
-    setenv("WIM_TEST_SLOW_MS", "500", 1);
-    static const char *const extra[] = {"--api-key", KEY, "--parallel", "1", NULL};
-    assert_int_equal(restart(extra), 0);
-    unsetenv("WIM_TEST_SLOW_MS");
-    sse a = {.fd = patient(http_send(port, "POST", "/v1/wim", KEY, long_reading), 60)};
+    sse a = long_reading_on_a_slow_server();
     cJSON *j = sse_until(&a, "token"); /* the answer, 200 steps of 500 ms, has begun */
     assert_non_null(j);
     cJSON_Delete(j);
