@@ -194,7 +194,7 @@ static int read_segment(wim_session *s, int i)
  * Sizing the contexts
  * ========================================================================= */
 
-int wim_round_up(int n)
+long long wim_round_up(long long n)
 {
     return (n + CTX_ROUND - 1) / CTX_ROUND * CTX_ROUND;
 }
@@ -251,7 +251,7 @@ static long long cls_need(wim_session *s)
     int prompt = prompt_size(s, seg ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY,
                              seg ? "segment" : "margin");
     long long need = (long long)header + prompt + largest + o->max_verdict_tokens + SLACK_TOKENS;
-    return (need + CTX_ROUND - 1) / CTX_ROUND * CTX_ROUND;
+    return wim_round_up(need);
 }
 
 /* Where the limit of a reading's cells comes from, for messages. */
@@ -285,7 +285,7 @@ static int size_contexts(wim_session *s)
                  s->o.mode == WIM_MODE_RAG ? " or --segment-tokens" : "");
         return -1;
     }
-    int ctx = s->o.n_ctx ? s->o.n_ctx : wim_round_up((int)need);
+    int ctx = s->o.n_ctx ? s->o.n_ctx : (int)wim_round_up(need); /* need <= limit */
     if (ctx > limit) ctx = limit;
     s->st.n_ctx = ctx;
     return wim_session_reserve(s, ctx, seqs_need(s), (int)cls);

@@ -165,8 +165,9 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_
 void wim_outputs_free(wim_outputs *out);
 
 /* --- engine.c --- */
-/* n rounded up to a whole number of 256-cell blocks: how contexts are sized. */
-int wim_round_up(int n);
+/* n rounded up to a whole number of 256-cell blocks: how contexts are sized
+ * (64-bit, so a need past any context is rounded, then refused, not wrapped). */
+long long wim_round_up(long long n);
 
 /* --- pool.c --- */
 enum { WIM_POOL_MAIN = 0, WIM_POOL_CLS = 1 };

@@ -287,7 +287,7 @@ wim_pool *wim_pool_new(wim_model *m, const wim_options *o, int n_slots, int n_ct
     p->slot_ctx = (n_ctx > 0 ? n_ctx : m->n_ctx_train) / n_slots;
     /* a verdict prompt holds one margin or raw segment, the question and the template */
     int most = o->segment_tokens > o->max_margin_tokens ? o->segment_tokens : o->max_margin_tokens;
-    p->slot_cls = wim_round_up(most + o->max_verdict_tokens + CLS_ROOM);
+    p->slot_cls = (int)wim_round_up(most + o->max_verdict_tokens + CLS_ROOM); /* bounded options */
     if (p->slot_cls > p->slot_ctx)
         p->slot_cls = p->slot_ctx; /* a request needing more is refused */
     pthread_mutex_init(&p->mu, NULL);
