@@ -38,11 +38,12 @@ static int hash_model(XXH3_state_t *st, const char *path, unsigned char *buf)
     int no = 0, count = 0;
     const char *tail = strrchr(path, '-');
     char prefix[4096];
-    bool split = tail && tail - path > 9 &&
-                 sscanf(tail - 6, "-%5d-of-%5d.gguf", &no, &count) == 2 && count > 1 &&
-                 llama_split_prefix(prefix, sizeof prefix, path, no, count) > 0;
+    /* tail is the "-" before the count; the part number's "-NNNNN-of" is 9 before it */
+    bool split = tail && tail - path >= 9 &&
+                 sscanf(tail - 9, "-%5d-of-%5d.gguf", &no, &count) == 2 && count > 1 &&
+                 llama_split_prefix(prefix, sizeof prefix, path, no - 1, count) > 0;
     if (!split) return hash_file(st, path, buf);
-    for (int i = 1; i <= count; i++) {
+    for (int i = 0; i < count; i++) { /* llama.cpp numbers parts from 0, names them from 1 */
         char part[4200];
         llama_split_path(part, sizeof part, prefix, i, count);
         if (hash_file(st, part, buf) != 0) return -1;

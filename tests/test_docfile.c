@@ -298,6 +298,36 @@ static void test_header_numbers_out_of_range(void **state)
     unlink(bad);
 }
 
+/* A split model ("NAME-00001-of-00002.gguf") is identified by every part:
+ * another second part is another model. */
+static void weights_of_split(const char *dir, const char *second, char *id, size_t len)
+{
+    char cmd[1024], first_part[600];
+    snprintf(first_part, sizeof first_part, "%s/m-00001-of-00002.gguf", dir);
+    snprintf(cmd, sizeof cmd, "cp %s/tiny-qwen2.gguf %s && printf %s > %s/m-00002-of-00002.gguf",
+             WIM_TEST_MODELS, first_part, second, dir);
+    assert_int_equal(system(cmd), 0);
+    char err[256];
+    wim_model *m = wim_model_load(first_part, NULL, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    snprintf(id, len, "%s", wim_model_weights_id(m));
+    wim_model_free(m);
+}
+
+static void test_a_split_model_is_all_its_parts(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/wim-split-XXXXXX", a[64], b[64];
+    assert_non_null(mkdtemp(dir));
+    weights_of_split(dir, "one", a, sizeof a);
+    weights_of_split(dir, "two", b, sizeof b);
+    assert_true(a[0] && b[0]);
+    assert_string_not_equal(a, b);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_ask_needs_a_document(void **state)
 {
     (void)state;
@@ -323,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_new_questions_about_a_saved_document),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_header_numbers_out_of_range),
+        cmocka_unit_test(test_a_split_model_is_all_its_parts),
         cmocka_unit_test(test_ask_needs_a_document),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
