@@ -148,15 +148,15 @@ typedef struct wim_stats {
  * only during the callback. */
 typedef struct wim_event {
     wim_event_type type;
-    double elapsed_ms;          /* since the run started (all types) */
-    int segment;                /* 0-based segment index (PROGRESS, SEGMENT, MARGIN, VERDICT) */
-    int n_segments;             /* (all types) */
-    int question;               /* which question (MARGIN, VERDICT, ANSWER_TOKEN, ANSWER) */
-    int n_tokens;               /* tokens in this segment (SEGMENT) or margin (MARGIN) */
-    const char *text;           /* margin, verdict's raw answer, answer piece or answer */
-    bool relevant;              /* VERDICT */
-    bool parsed;                /* VERDICT: the answer had the YES#/NO# shape */
-    const char *reason;         /* VERDICT: text after '#', may be "" */
+    double elapsed_ms;  /* since the run started (all types) */
+    int segment;        /* 0-based segment index (PROGRESS, SEGMENT, MARGIN, VERDICT) */
+    int n_segments;     /* (all types) */
+    int question;       /* which question (MARGIN, VERDICT, ANSWER_TOKEN, ANSWER) */
+    int n_tokens;       /* tokens in this segment (SEGMENT), margin (MARGIN) or answer (ANSWER) */
+    const char *text;   /* margin, verdict's raw answer, answer piece or answer */
+    bool relevant;      /* VERDICT */
+    bool parsed;        /* VERDICT: the answer had the YES#/NO# shape */
+    const char *reason; /* VERDICT: text after '#', may be "" */
     const wim_options *options; /* START */
     const char *const *queries; /* the questions, n_queries of them (all types) */
     int n_queries;              /* (all types) */
@@ -264,6 +264,22 @@ void wim_session_interrupt(wim_session *s, int how);
  * question gets its own margins (in parallel sequences) and answer. */
 int wim_session_run_many(wim_session *s, const char *doc, size_t doc_len,
                          const char *const *queries, int n_queries, wim_event_fn cb, void *user);
+
+/* One turn of a conversation: role "system", "user" or "assistant" (what the
+ * model's template knows), and its text. */
+typedef struct wim_message {
+    const char *role;
+    const char *content;
+} wim_message;
+
+/* Answers a conversation as the model's own chat would, with no margins: the
+ * messages rendered by its chat template (think: its thinking switch), then
+ * the reply, as an llm run of a document of no segments reports it (START,
+ * ANSWER_TOKEN, ANSWER, DONE; the query is the last message's text). For a
+ * server that reads long documents with WiM and lets short chats through.
+ * Returns as wim_session_run does. */
+int wim_session_chat(wim_session *s, const wim_message *msgs, int n_msgs, wim_event_fn cb,
+                     void *user);
 
 /* Asks new questions about the document already in the session (read to the end
  * by the last run, or loaded), without reading it again: in wim mode every

@@ -57,7 +57,9 @@ if ! cmake --build "$build" -j "$(nproc)" >"$log" 2>&1; then
 fi
 grep -E "warning" "$log" >&2 || true
 rm -f "$log"
-# the browser test's driver, pinned by tests/browser/package-lock.json
+# the browser test's driver and OpenAI's client, pinned by their package-lock.json
 [ -d tests/browser/node_modules/playwright-core ] || ! command -v npm >/dev/null ||
   (cd tests/browser && npm ci --silent --no-audit --no-fund)
+[ -d tests/openai/node_modules/openai ] || ! command -v npm >/dev/null ||
+  (cd tests/openai && npm ci --silent --no-audit --no-fund)
 echo "setup: built $build/bin/wim and $build/bin/wim-mkmodel" >&2

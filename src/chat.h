@@ -46,6 +46,14 @@ void wim_chat_free(wim_chat *c);
 char *wim_chat_template_apply(const struct llama_model *model, const char *tmpl, const char *system,
                               const char *user, bool think, char *err, size_t errlen);
 
+/* A whole conversation (roles[i], contents[i]; n turns) rendered with tmpl,
+ * or the model's own template when tmpl is NULL, up to the reply; system
+ * turns are folded into the next user turn where the template refuses them.
+ * malloc'd, or NULL with err set. */
+char *wim_chat_template_conversation(const struct llama_model *model, const char *tmpl,
+                                     const char *const *roles, const char *const *contents, int n,
+                                     bool think, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

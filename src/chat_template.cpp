@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 /* common's own log would print its warnings and errors (and start a thread)
  * unless told otherwise; wim reports one line of its own, and shows
@@ -77,19 +78,22 @@ static void skip_thinking(const common_chat_params &p, std::string &prompt)
         prompt += p.thinking_end_tags[0];
 }
 
-static std::string render(const llama_model *model, const char *tmpl, const char *system,
-                          const char *user, bool think)
+static const char *template_source(const llama_model *model, const char *tmpl)
 {
     const char *src = tmpl ? tmpl : model ? llama_model_chat_template(model, nullptr) : nullptr;
     if (!src) throw std::runtime_error("the model has none");
-    common_chat_templates_ptr tmpls = parse(model, src);
+    return src;
+}
+
+/* msgs rendered up to the reply. Some templates raise on a system turn or
+ * insist that turns alternate starting with the user's; they get each system
+ * text at the head of the next user's words instead. */
+static std::string apply(const llama_model *model, const char *tmpl,
+                         std::vector<common_chat_msg> msgs, bool think)
+{
+    common_chat_templates_ptr tmpls = parse(model, template_source(model, tmpl));
     common_chat_templates_inputs in;
-    common_chat_msg sys, usr;
-    sys.role = "system";
-    sys.content = system;
-    usr.role = "user";
-    usr.content = user;
-    in.messages = {sys, usr};
+    in.messages = msgs;
     in.add_generation_prompt = true;
     in.use_jinja = true;
     in.enable_thinking = think;
@@ -97,15 +101,35 @@ static std::string render(const llama_model *model, const char *tmpl, const char
     try {
         out = common_chat_templates_apply(tmpls.get(), in);
     } catch (const std::exception &) {
-        /* Some templates raise on a system turn or insist that turns
-         * alternate starting with the user's; they get the system text at the
-         * head of the user's words instead. */
-        usr.content = std::string(system) + "\n\n" + user;
-        in.messages = {usr};
+        std::string held;
+        in.messages.clear();
+        for (auto &m : msgs) {
+            if (m.role == "system") {
+                held += m.content + "\n\n";
+                continue;
+            }
+            if (m.role == "user") m.content = held + m.content;
+            if (m.role == "user") held.clear();
+            in.messages.push_back(m);
+        }
         out = common_chat_templates_apply(tmpls.get(), in);
     }
     if (!think) skip_thinking(out, out.prompt);
     return out.prompt;
+}
+
+static common_chat_msg message(const char *role, const char *content)
+{
+    common_chat_msg m;
+    m.role = role;
+    m.content = content;
+    return m;
+}
+
+static std::string render(const llama_model *model, const char *tmpl, const char *system,
+                          const char *user, bool think)
+{
+    return apply(model, tmpl, {message("system", system), message("user", user)}, think);
 }
 
 /* ============================================================================
@@ -162,13 +186,12 @@ static void one_line(char *s)
     *w = '\0';
 }
 
-extern "C" char *wim_chat_template_apply(const struct llama_model *model, const char *tmpl,
-                                         const char *system, const char *user, bool think,
-                                         char *err, size_t errlen)
+/* what() rendered, as a malloc'd C string; every exception a line in err. */
+template <typename F> static char *to_c(F what, char *err, size_t errlen)
 {
     try {
         quiet_common_log();
-        char *s = strdup(render_remembered(model, tmpl, system, user, think).c_str());
+        char *s = strdup(what().c_str());
         if (!s) snprintf(err, errlen, "out of memory formatting the chat template");
         return s;
     } catch (const std::exception &e) {
@@ -178,4 +201,26 @@ extern "C" char *wim_chat_template_apply(const struct llama_model *model, const 
     }
     one_line(err);
     return nullptr;
+}
+
+extern "C" char *wim_chat_template_apply(const struct llama_model *model, const char *tmpl,
+                                         const char *system, const char *user, bool think,
+                                         char *err, size_t errlen)
+{
+    return to_c([&] { return render_remembered(model, tmpl, system, user, think); }, err, errlen);
+}
+
+extern "C" char *wim_chat_template_conversation(const struct llama_model *model, const char *tmpl,
+                                                const char *const *roles,
+                                                const char *const *contents, int n, bool think,
+                                                char *err, size_t errlen)
+{
+    return to_c(
+        [&] {
+            std::vector<common_chat_msg> msgs;
+            for (int i = 0; i < n; i++)
+                msgs.push_back(message(roles[i], contents[i]));
+            return apply(model, tmpl, msgs, think);
+        },
+        err, errlen);
 }

@@ -9,6 +9,7 @@
  * sequence 0 is left holding exactly the document: it can be asked again or
  * saved (docfile.c).
  */
+#include "chat.h"
 #include "engine.h"
 #include "seam.h"
 #include "text.h"
@@ -48,17 +49,22 @@ static int add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const w
     return rc;
 }
 
-/* The user header, with BOS where the model wants one (and only once). */
-static int add_user_header(wim_session *s, wim_tokens *t)
+/* Chat text that opens the context, markers parsed, with BOS where the model
+ * wants one (and only once: templates often write it themselves). */
+static int add_chat_opening(wim_session *s, wim_tokens *t, const char *text)
 {
-    const char *uh = s->chat.user_header;
-    if (wim_tokens_add_text(s->m, t, uh, strlen(uh), true, true) != 0) return -1;
+    if (wim_tokens_add_text(s->m, t, text, strlen(text), true, true) != 0) return -1;
     llama_token bos = llama_vocab_bos(s->m->vocab);
     if (t->n >= 2 && t->v[0] == bos && t->v[1] == bos) {
         memmove(t->v, t->v + 1, (size_t)(t->n - 1) * sizeof *t->v);
         t->n--;
     }
     return 0;
+}
+
+static int add_user_header(wim_session *s, wim_tokens *t)
+{
+    return add_chat_opening(s, t, s->chat.user_header);
 }
 
 static wim_template_id extract_template(const wim_session *s)
@@ -442,6 +448,7 @@ static int answer_done(wim_session *s, wim_job *j)
         if (feeds_answer(s, j->q, i)) used[n_used++] = i;
     wim_emit(s, (wim_event){.type = WIM_EVENT_ANSWER,
                             .question = j->q,
+                            .n_tokens = j->n_gen,
                             .text = wim_strbuf_str(a),
                             .used = used,
                             .n_used = n_used});
@@ -806,4 +813,92 @@ int wim_session_ask(wim_session *s, const char *const *queries, int n_queries, w
     }
     if (wim_session_reserve(s, s->ctx_size, s->n_seq, (int)cls) != 0) return -1;
     return conduct(s, ask);
+}
+
+/* ============================================================================
+ * A conversation, answered as the model's own chat would
+ * ========================================================================= */
+
+/* The conversation, rendered by the model's template and tokenized, as a
+ * document of no segments: all but its last token are the cached preamble;
+ * the last is the answer's prompt, whose logits begin the reply. */
+static int chat_open(wim_session *s, const wim_message *msgs, int n, wim_tokens *reply)
+{
+    wim_doc *d = &s->doc;
+    wim_doc_free(d);
+    s->doc_whole = false;
+    const char **roles = calloc((size_t)n, sizeof *roles);
+    const char **texts = calloc((size_t)n, sizeof *texts);
+    char *text = NULL;
+    int rc = roles && texts && (d->tok_off = calloc(1, sizeof *d->tok_off)) ? 0 : -1;
+    if (rc != 0) snprintf(s->err, sizeof s->err, "out of memory");
+    for (int i = 0; rc == 0 && i < n; i++) {
+        roles[i] = msgs[i].role ? msgs[i].role : "";
+        texts[i] = msgs[i].content ? msgs[i].content : "";
+        if (!*roles[i] || !wim_utf8_valid(texts[i], strlen(texts[i]), NULL)) {
+            snprintf(s->err, sizeof s->err, "message %d needs a role and UTF-8 text", i + 1);
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        rc = (text = wim_chat_template_conversation(s->m->model, NULL, roles, texts, n, s->o.think,
+                                                    s->err, sizeof s->err))
+                 ? 0
+                 : -1;
+    if (rc == 0 && (add_chat_opening(s, &d->pre, text) != 0 || d->pre.n < 1)) {
+        snprintf(s->err, sizeof s->err, "cannot tokenize the conversation");
+        rc = -1;
+    }
+    if (rc == 0) rc = wim_tokens_add_tokens(reply, &d->pre.v[--d->pre.n], 1);
+    free(text);
+    free(roles);
+    free(texts);
+    return rc;
+}
+
+/* The conversation and its reply must fit the context limit. */
+static int chat_fits(wim_session *s)
+{
+    long long need = s->doc.pre.n + 1LL + s->o.max_answer_tokens + SLACK_TOKENS;
+    int limit = s->o.n_ctx ? s->o.n_ctx : s->m->n_ctx_train;
+    if (need <= limit) return 0;
+    snprintf(s->err, sizeof s->err,
+             "the conversation is %d tokens; with the answer it needs %lld, more than the "
+             "context limit of %d tokens (%s)",
+             s->doc.pre.n + 1, need, limit, limit_source(s));
+    return -1;
+}
+
+static int run_chat(wim_session *s)
+{
+    if (read_preamble(s) != 0) return -1;
+    s->stop_floor = wim_poll(s);
+    s->n_sealed = 1;
+    int started;
+    while ((started = wim_job_start(s, WIM_JOB_ANSWER, -1, 0, s->doc.n_past, &s->reply,
+                                    s->o.max_answer_tokens)) == 0)
+        if (step(s, NULL, 0, -1) < 0) return -1;
+    return started < 0 ? -1 : drain(s);
+}
+
+int wim_session_chat(wim_session *s, const wim_message *msgs, int n_msgs, wim_event_fn cb,
+                     void *user)
+{
+    const char *last =
+        msgs && n_msgs > 0 && msgs[n_msgs - 1].content ? msgs[n_msgs - 1].content : "";
+    const char *const queries[1] = {last};
+    if (!msgs || n_msgs < 1) {
+        snprintf(s->err, sizeof s->err, "no messages");
+        return -1;
+    }
+    if (begin(s, queries, 1, cb, user) != 0) return -1;
+    wim_mode mode = s->o.mode;
+    s->o.mode = WIM_MODE_LLM; /* the conversation is read whole, as the llm baseline reads */
+    wim_tokens_free(&s->reply);
+    int rc =
+        chat_open(s, msgs, n_msgs, &s->reply) == 0 && chat_fits(s) == 0 && size_contexts(s) == 0
+            ? conduct(s, run_chat)
+            : -1;
+    s->o.mode = mode;
+    return rc;
 }

@@ -110,6 +110,7 @@ struct wim_session {
     wim_tokens cls_cached; /* the verdict prompt in the small context's cache */
     wim_doc doc;           /* the document in the cache, kept for asking later */
     bool doc_whole;        /* doc was read to the end: it can be asked or saved */
+    wim_tokens reply;      /* a chat run's answer prompt: its conversation's last token */
 
     /* The current run. */
     wim_event_fn cb;

@@ -106,6 +106,7 @@ static void add_fields(cJSON *j, const wim_event *ev)
     case WIM_EVENT_ANSWER:
         cJSON_AddNumberToObject(j, "question", ev->question);
         cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
+        cJSON_AddNumberToObject(j, "tokens", ev->n_tokens);
         cJSON_AddItemToObject(j, "used", cJSON_CreateIntArray(ev->used, ev->n_used));
         break;
     case WIM_EVENT_DONE:

@@ -97,6 +97,7 @@ void wim_session_free(wim_session *s)
     if (s->smpl) llama_sampler_free(s->smpl);
     if (s->batch.token) llama_batch_free(s->batch);
     wim_doc_free(&s->doc);
+    wim_tokens_free(&s->reply);
     wim_tokens_free(&s->cls_cached);
     wim_templates_free(&s->tpl);
     wim_chat_free(&s->chat);

@@ -392,6 +392,45 @@ static void test_broken_templates(void **state)
     }
 }
 
+/* ============================================================================
+ * Whole conversations (wim_session_chat's prompt)
+ * ========================================================================= */
+
+static const char *const roles[] = {"system", "user", "assistant", "user"};
+static const char *const turns[] = {"Be brief.", "Hi", "Hello.", "Why?"};
+
+/* Every turn, in order, in the model's own template, up to the reply. */
+static void test_conversation_in_the_models_template(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    char *text = wim_chat_template_conversation(model("tiny-qwen2.gguf")->model, NULL, roles, turns,
+                                                4, false, err, sizeof err);
+    assert_non_null(text);
+    assert_string_equal(text, "<|im_start|>system\nBe brief.<|im_end|>\n"
+                              "<|im_start|>user\nHi<|im_end|>\n"
+                              "<|im_start|>assistant\nHello.<|im_end|>\n"
+                              "<|im_start|>user\nWhy?<|im_end|>\n"
+                              "<|im_start|>assistant\n");
+    free(text);
+}
+
+/* A template that raises on any system turn: its text leads the next user turn. */
+static void test_conversation_system_folded_where_refused(void **state)
+{
+    (void)state;
+    static const char tmpl[] =
+        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}"
+        "{% if m['role'] == 'system' %}{{ raise_exception('no system') }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}<bot>{% endif %}";
+    char err[512] = "";
+    char *text = wim_chat_template_conversation(model("tiny-qwen2.gguf")->model, tmpl, roles, turns,
+                                                4, false, err, sizeof err);
+    assert_non_null(text);
+    assert_string_equal(text, "<user>Be brief.\n\nHi<assistant>Hello.<user>Why?<bot>");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +446,8 @@ int main(void)
         cmocka_unit_test(test_header_overrides),
         cmocka_unit_test(test_system_turn_refused),
         cmocka_unit_test(test_broken_templates),
+        cmocka_unit_test(test_conversation_in_the_models_template),
+        cmocka_unit_test(test_conversation_system_folded_where_refused),
     };
     return cmocka_run_group_tests(tests, load_models, free_models);
 }

@@ -11,6 +11,7 @@
 
 #include "tiny.h"
 
+#include "chat.h"
 #include "engine.h"
 
 #include <cjson/cJSON.h>
@@ -436,6 +437,69 @@ static void test_bad_options(void **state)
     assert_non_null(strstr(err, "top-p"));
 }
 
+/* ----------------------------------------------------------------------------
+ * A chat: the conversation as it is, and its reply
+ * ------------------------------------------------------------------------- */
+
+static const wim_message chat_turns[] = {
+    {"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello."}, {"user", "Which pier?"}};
+
+/* Every token of the rendered conversation is read once, the reply runs to its
+ * limit, and no margin is written; the session's own mode is kept. */
+static void test_a_chat_reads_its_conversation_and_replies(void **state)
+{
+    (void)state;
+    wim_options o;
+    small_options(&o, WIM_MODE_WIM);
+    o.fixed_length = true;
+    char err[512];
+    wim_session *s = wim_session_new(model, &o, err, sizeof err);
+    record *r = calloc(1, sizeof *r);
+    r->stop_with = WIM_CONTINUE;
+    r->stop_segment = -1;
+    if (wim_session_chat(s, chat_turns, 4, on_event, r) != 0) fail_msg("%s", wim_session_error(s));
+    check_frame(r);
+    assert_int_equal(count(r, WIM_EVENT_MARGIN) + count(r, WIM_EVENT_SEGMENT), 0);
+    assert_int_equal(r->done.n_decode_tokens, o.max_answer_tokens);
+    assert_string_equal(wim_strbuf_str(&r->start_query), "Which pier?");
+    const char *roles[4], *texts[4];
+    for (int i = 0; i < 4; i++) {
+        roles[i] = chat_turns[i].role;
+        texts[i] = chat_turns[i].content;
+    }
+    char *text =
+        wim_chat_template_conversation(model->model, NULL, roles, texts, 4, false, err, sizeof err);
+    wim_tokens t = {0};
+    assert_int_equal(wim_tokens_add_text(model, &t, text, strlen(text), true, true), 0);
+    assert_int_equal(r->done.n_prefill_tokens, t.n);
+    assert_int_equal(wim_session_options(s)->mode, WIM_MODE_WIM);
+    wim_tokens_free(&t);
+    free(text);
+    record_free(r);
+    wim_session_free(s);
+}
+
+static void test_a_chat_past_the_context_is_refused(void **state)
+{
+    (void)state;
+    wim_options o;
+    small_options(&o, WIM_MODE_LLM);
+    o.n_ctx = 256;
+    char err[512];
+    wim_session *s = wim_session_new(model, &o, err, sizeof err);
+    const wim_message long_turn[] = {{"user", document}};
+    record *r = calloc(1, sizeof *r);
+    assert_int_equal(wim_session_chat(s, long_turn, 1, on_event, r), -1);
+    assert_non_null(strstr(wim_session_error(s), "the conversation is"));
+    assert_int_equal(wim_session_chat(s, long_turn, 0, on_event, r), -1);
+    const wim_message no_role[] = {{NULL, "Hi"}};
+    assert_int_equal(wim_session_chat(s, no_role, 1, on_event, r), -1);
+    assert_non_null(strstr(wim_session_error(s), "needs a role"));
+    assert_int_equal(r->n, 0);
+    record_free(r);
+    wim_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +516,8 @@ int main(void)
         cmocka_unit_test(test_margins_that_read_back_long),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_a_chat_reads_its_conversation_and_replies),
+        cmocka_unit_test(test_a_chat_past_the_context_is_refused),
     };
     return cmocka_run_group_tests(tests, setup_engine, teardown_engine);
 }

@@ -38,7 +38,9 @@ typedef struct word {
 struct reading {
     readings *rs;
     char id[24];
-    char *document, *query;
+    char *document, *query; /* what is read and asked; NULL for a chat */
+    wim_message *msgs;      /* a chat's conversation, copied; NULL for a reading */
+    int n_msgs;
     wim_options o;
     int refs;
     state state;
@@ -166,10 +168,21 @@ static void append_error(reading *r, const char *message)
 
 /* What a finished reading keeps: its state and answer; the document now, and
  * the stream once no connection reads it (lock held). */
+static void free_msgs(reading *r)
+{
+    for (int i = 0; r->msgs && i < r->n_msgs; i++) {
+        free((char *)r->msgs[i].role);
+        free((char *)r->msgs[i].content);
+    }
+    free(r->msgs);
+    r->msgs = NULL;
+}
+
 static void shed(reading *r)
 {
     free(r->document);
     r->document = NULL;
+    free_msgs(r);
     if (!r->streaming) wim_strbuf_free(&r->stream);
 }
 
@@ -183,7 +196,10 @@ static void read_one(readings *rs, reading *r)
         wim_session_interrupt(s, rs->stopping ? WIM_ABORT : WIM_STOP);
     pthread_mutex_unlock(&rs->lock);
     run_ctx c = {r, s};
-    int rc = s ? wim_session_run(s, r->document, strlen(r->document), r->query, on_event, &c) : -1;
+    int rc = !s ? -1
+             : r->msgs
+                 ? wim_session_chat(s, r->msgs, r->n_msgs, on_event, &c)
+                 : wim_session_run(s, r->document, strlen(r->document), r->query, on_event, &c);
     pthread_mutex_lock(&rs->lock);
     r->session = NULL;
     if (rc < 0) append_error(r, s ? wim_session_error(s) : err);
@@ -307,6 +323,7 @@ static void free_reading(reading *r)
     pthread_cond_destroy(&r->changed);
     free(r->document);
     free(r->query);
+    free_msgs(r);
     wim_strbuf_free(&r->stream);
     free(r->answer);
     free(r);
@@ -335,25 +352,19 @@ static void forget_old(readings *rs)
     }
 }
 
-static reading *new_reading(readings *rs, const char *document, const char *query,
-                            const wim_options *o)
+static reading *new_reading(readings *rs, const wim_options *o)
 {
     reading *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->rs = rs;
-    r->document = strdup(document);
-    r->query = strdup(query);
     r->o = *o;
     pthread_cond_init(&r->changed, NULL);
-    if (r->document && r->query) return r;
-    free_reading(r);
-    return NULL;
+    return r;
 }
 
-reading *readings_add(readings *rs, const char *document, const char *query, const wim_options *o)
+/* Puts r at the end of the queue, or frees it when the queue is full. */
+static reading *enqueue(readings *rs, reading *r)
 {
-    reading *r = new_reading(rs, document, query, o);
-    if (!r) return NULL;
     pthread_mutex_lock(&rs->lock);
     /* full when every worker is busy or spoken for and max_queued wait besides */
     bool room = rs->n_queued + rs->n_reading < rs->n_workers + rs->max_queued;
@@ -382,6 +393,34 @@ reading *readings_add(readings *rs, const char *document, const char *query, con
     pthread_cond_signal(&rs->work);
     pthread_mutex_unlock(&rs->lock);
     return r;
+}
+
+reading *readings_add(readings *rs, const char *document, const char *query, const wim_options *o)
+{
+    reading *r = new_reading(rs, o);
+    if (!r) return NULL;
+    r->document = strdup(document);
+    r->query = strdup(query);
+    if (r->document && r->query) return enqueue(rs, r);
+    free_reading(r);
+    return NULL;
+}
+
+reading *readings_add_chat(readings *rs, const wim_message *msgs, int n, const wim_options *o)
+{
+    reading *r = new_reading(rs, o);
+    if (!r) return NULL;
+    r->o.mode = WIM_MODE_LLM;                     /* no margins to overrule */
+    r->msgs = calloc((size_t)n, sizeof *r->msgs); /* zeroed: freed whole however far it got */
+    r->n_msgs = r->msgs ? n : 0;
+    bool ok = r->msgs != NULL;
+    for (int i = 0; ok && i < n; i++) {
+        r->msgs[i] = (wim_message){strdup(msgs[i].role), strdup(msgs[i].content)};
+        ok = r->msgs[i].role && r->msgs[i].content;
+    }
+    if (ok) return enqueue(rs, r);
+    free_reading(r);
+    return NULL;
 }
 
 reading *readings_find(readings *rs, const char *id)

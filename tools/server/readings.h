@@ -29,6 +29,10 @@ void readings_free(readings *rs);
  * reference, to let go with reading_release. */
 reading *readings_add(readings *rs, const char *document, const char *query, const wim_options *o);
 
+/* The same for a chat: the model answers the conversation msgs[0..n) as it
+ * is, without margins (wim_session_chat); the strings are copied. */
+reading *readings_add_chat(readings *rs, const wim_message *msgs, int n, const wim_options *o);
+
 /* The reading with this id, with a reference taken, or NULL. */
 reading *readings_find(readings *rs, const char *id);
 

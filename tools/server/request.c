@@ -64,14 +64,11 @@ static int set_option(wim_options *o, const cJSON *v, char *err, size_t errlen)
     return -1;
 }
 
-/* The request's mode and options over the server's defaults. */
-static int read_settings(const wim_options *defaults, const cJSON *j, wim_options *o, char *err,
-                         size_t errlen)
+int request_settings(const wim_options *defaults, const cJSON *mode, const cJSON *options,
+                     wim_options *o, char *err, size_t errlen)
 {
     char why[256];
     *o = *defaults;
-    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
-    const cJSON *options = cJSON_GetObjectItemCaseSensitive(j, "options");
     if (mode && !cJSON_IsString(mode)) {
         snprintf(err, errlen, "\"mode\" must be a string (wim, llm or rag)");
         return -1;
@@ -114,9 +111,7 @@ static const char *text_field(const cJSON *j, const char *name, char *err, size_
     return v->valuestring;
 }
 
-/* A NUL in the body, a byte or a \u0000 escape: cJSON would end the string
- * there and drop the rest without a word, so it is refused instead. */
-static bool has_nul(const char *body, size_t len)
+bool request_has_nul(const char *body, size_t len)
 {
     if (memchr(body, '\0', len)) return true;
     for (size_t i = 0; i + 6 <= len; i++) {
@@ -143,14 +138,16 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
         return 400;
     }
     bool ok = false;
-    if (body && has_nul(body, len))
+    if (body && request_has_nul(body, len))
         snprintf(err, errlen, "the body contains a NUL character (a zero byte or \\u0000)");
     else if (!cJSON_IsObject(j))
         snprintf(err, errlen, "the body must be a JSON object");
     else
         ok = (r->document = text_field(j, "document", err, errlen)) &&
              (r->query = text_field(j, "query", err, errlen)) &&
-             read_settings(defaults, j, &r->options, err, errlen) == 0;
+             request_settings(defaults, cJSON_GetObjectItemCaseSensitive(j, "mode"),
+                              cJSON_GetObjectItemCaseSensitive(j, "options"), &r->options, err,
+                              errlen) == 0;
     if (ok) {
         r->json = j;
         return 0;

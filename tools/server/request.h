@@ -8,6 +8,7 @@
 
 #include "wim.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct request {
@@ -24,5 +25,17 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
                       char *err, size_t errlen);
 
 void request_free(request *r);
+
+/* The parts the chat endpoint shares (chat_request.c): */
+
+/* A "mode" and an "options" object (either may be NULL) over defaults into
+ * *o, each option one a request may set, checked by the library's table: 0,
+ * or -1 with a one-line reason in err. */
+int request_settings(const wim_options *defaults, const struct cJSON *mode,
+                     const struct cJSON *options, wim_options *o, char *err, size_t errlen);
+
+/* A NUL in the body, a byte or a \u0000 escape: cJSON would end the string
+ * there and drop the rest without a word, so it is refused instead. */
+bool request_has_nul(const char *body, size_t len);
 
 #endif

@@ -5,12 +5,15 @@
  */
 #include "routes.h"
 
+#include "chat_request.h"
+#include "openai.h"
 #include "request.h"
 #include "strbuf.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,7 +53,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSO
     return rc;
 }
 
-/* {"error": {"code", "message"}} */
+/* {"error": {"code", "message", "type"}}, for every client alike */
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -61,11 +64,11 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    cJSON *j = cJSON_CreateObject();
-    cJSON *e = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddNumberToObject(e, "code", status);
-    cJSON_AddStringToObject(e, "message", message);
-    return send_json(c, status, j);
+    char *json = openai_error_json(status, message);
+    enum MHD_Result rc =
+        json ? send_text(c, status, "application/json", json, strlen(json)) : MHD_NO;
+    free(json);
+    return rc;
 }
 
 /* ============================================================================
@@ -77,14 +80,33 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 typedef struct stream {
     reading *r;
     size_t at;
+    openai_reply *reply; /* /v1/chat/completions: the events told as chunks; NULL: as they are */
 } stream;
+
+/* The next bytes of the reading's events into the reply; false once they end. */
+static bool feed_reply(reading *r, size_t *at, openai_reply *reply)
+{
+    char raw[16 * 1024];
+    size_t n = reading_stream(r, at, raw, sizeof raw);
+    openai_feed(reply, raw, n);
+    if (openai_wants_stop(reply)) reading_stop(r); /* a stop string ended the answer */
+    return n > 0;
+}
 
 static ssize_t stream_more(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     stream *st = cls;
-    size_t n = reading_stream(st->r, &st->at, buf, max);
-    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+    if (!st->reply) {
+        size_t n = reading_stream(st->r, &st->at, buf, max);
+        return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    for (;;) {
+        size_t n = openai_take(st->reply, buf, max);
+        if (n) return (ssize_t)n;
+        if (openai_over(st->reply) || !feed_reply(st->r, &st->at, st->reply))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
 }
 
 /* The connection is gone: a client that left before the end stops the reading
@@ -95,10 +117,11 @@ static void stream_closed(void *cls)
     reading_stop(st->r);
     reading_stream_end(st->r);
     reading_release(st->r);
+    openai_reply_free(st->reply);
     free(st);
 }
 
-static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r)
+static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r, openai_reply *reply)
 {
     stream *st = malloc(sizeof *st);
     struct MHD_Response *resp =
@@ -110,9 +133,10 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r)
         reading_stop(r);
         reading_stream_end(r);
         reading_release(r);
+        openai_reply_free(reply);
         return MHD_NO;
     }
-    *st = (stream){r, 0};
+    *st = (stream){r, 0, reply};
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
@@ -121,27 +145,107 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r)
     return rc;
 }
 
+/* 413 when the document is over --max-doc-tokens (counted here only for that:
+ * the reading tokenizes it anyway), with why in err; else 0. */
+static unsigned over_limit(const server *sv, const char *document, char *err, size_t errlen)
+{
+    int tokens =
+        sv->max_doc_tokens ? wim_model_count_tokens(sv->model, document, strlen(document)) : 0;
+    if (tokens <= sv->max_doc_tokens || !sv->max_doc_tokens) return 0;
+    snprintf(err, errlen, "the document is %d tokens, more than this server's limit of %ld", tokens,
+             sv->max_doc_tokens);
+    return 413;
+}
+
 static enum MHD_Result start_reading(const server *sv, struct MHD_Connection *c, const call *k)
 {
     char err[640];
     request q;
     unsigned status = request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
-    /* counted here only for a limit: the reading tokenizes the document anyway */
-    int tokens = status || !sv->max_doc_tokens
-                     ? 0
-                     : wim_model_count_tokens(sv->model, q.document, strlen(q.document));
-    if (tokens > sv->max_doc_tokens && sv->max_doc_tokens) {
-        status = 413;
-        snprintf(err, sizeof err, "the document is %d tokens, more than this server's limit of %ld",
-                 tokens, sv->max_doc_tokens);
-    }
+    if (!status) status = over_limit(sv, q.document, err, sizeof err);
     reading *r = status ? NULL : readings_add(sv->rs, q.document, q.query, &q.options);
     if (!status && !r) {
         status = 503;
         snprintf(err, sizeof err, "the queue is full: try again later");
     }
     request_free(&q);
-    return status ? send_error(c, status, "%s", err) : send_stream(c, r);
+    return status ? send_error(c, status, "%s", err) : send_stream(c, r, NULL);
+}
+
+/* ============================================================================
+ * POST /v1/chat/completions: the same readings in OpenAI's shape
+ * ========================================================================= */
+
+/* The client of a reply that is not streamed has closed its connection.
+ * Each connection has a thread of its own, so the handler may wait, and
+ * look. */
+static bool client_left(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char byte;
+    return ci && recv(ci->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* Not streamed: the whole reply, once the reading is over, with the status it
+ * calls for. A client that leaves stops the reading, as a stream's does. */
+static enum MHD_Result send_whole(struct MHD_Connection *c, reading *r, openai_reply *reply)
+{
+    size_t at = 0;
+    bool left = false;
+    while (!openai_over(reply) && !(left = client_left(c)) && feed_reply(r, &at, reply))
+        ;
+    if (left) reading_stop(r);
+    reading_stream_end(r);
+    reading_release(r);
+    unsigned status = 0;
+    char *json = left ? NULL : openai_result(reply, &status);
+    openai_reply_free(reply);
+    enum MHD_Result rc =
+        json ? send_text(c, status, "application/json", json, strlen(json)) : MHD_NO;
+    free(json);
+    return rc;
+}
+
+/* A document long enough to read with WiM, or a chat for the model as it is. */
+static bool read_with_wim(const server *sv, const chat_request *q)
+{
+    long min = q->min_doc_tokens >= 0 ? q->min_doc_tokens : sv->min_doc_tokens;
+    size_t bytes = q->document ? strlen(q->document) : 0;
+    /* a token is at least a byte: a shorter text need not be counted */
+    int tokens = bytes >= (size_t)min || q->forced
+                     ? wim_model_count_tokens(sv->model, q->document, bytes)
+                     : 0;
+    return chat_request_is_reading(q, tokens, sv->min_doc_tokens);
+}
+
+static enum MHD_Result start_chat(const server *sv, struct MHD_Connection *c, const call *k)
+{
+    char err[640];
+    chat_request q;
+    unsigned status = chat_request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
+    bool wim = !status && read_with_wim(sv, &q);
+    if (wim) status = over_limit(sv, q.document, err, sizeof err);
+    reading *r = status ? NULL
+                 : wim  ? readings_add(sv->rs, q.document, q.query, &q.options)
+                        : readings_add_chat(sv->rs, q.msgs, q.n_msgs, &q.options);
+    if (!status && !r) {
+        status = 503;
+        snprintf(err, sizeof err, "the queue is full: try again later");
+    }
+    openai_reply *reply = r ? openai_reply_new(reading_id(r), sv->model_name, q.stream,
+                                               q.include_usage, q.stops, q.n_stops)
+                            : NULL;
+    bool streamed = q.stream;
+    chat_request_free(&q);
+    if (status) return send_error(c, status, "%s", err);
+    if (!reply) {
+        reading_stop(r);
+        reading_stream_end(r);
+        reading_release(r);
+        return MHD_NO;
+    }
+    return streamed ? send_stream(c, r, reply) : send_whole(c, r, reply);
 }
 
 /* ============================================================================
@@ -238,10 +342,13 @@ static enum MHD_Result models(const server *sv, struct MHD_Connection *c)
     wim_model_info info;
     wim_model_describe(sv->model, &info);
     cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "object", "list");
     cJSON *m = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(j, "data"), m);
     cJSON_AddStringToObject(m, "id", sv->model_name);
     cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddNumberToObject(m, "created", (double)sv->started);
+    cJSON_AddStringToObject(m, "owned_by", "wim");
     cJSON_AddStringToObject(m, "architecture", info.architecture);
     cJSON_AddStringToObject(m, "description", info.description);
     cJSON_AddNumberToObject(m, "n_ctx_train", info.n_ctx_train);
@@ -367,6 +474,8 @@ static enum MHD_Result route(const server *sv, struct MHD_Connection *c, const c
         return post ? start_reading(sv, c, k)
                     : send_error(c, 405, "%s is not allowed here", method);
     if (strncmp(url, "/v1/wim/", 8) == 0) return one_reading(sv, c, url + 8, method, k);
+    if (strcmp(url, "/v1/chat/completions") == 0)
+        return post ? start_chat(sv, c, k) : send_error(c, 405, "%s is not allowed here", method);
     if (api) return send_error(c, 404, "no such endpoint");
     return get ? page(sv, c, url) : send_error(c, 405, "%s is not allowed here", method);
 }

@@ -23,7 +23,9 @@ typedef struct server {
     const char *web_dir; /* the page's files */
     long max_doc_tokens; /* 0 = the context decides */
     size_t max_body;     /* bytes */
+    long min_doc_tokens; /* chat: a document this long is read with WiM */
     int parallel;
+    long started; /* when the server started, seconds since 1970 (the model's "created") */
 } server;
 
 enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *url,

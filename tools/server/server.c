@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Connections: in all, from one address, and seconds a request's headers may take. */
@@ -28,7 +29,7 @@ enum { MAX_CONNECTIONS = 256, MAX_PER_ADDRESS = 64, HEADER_DEADLINE_S = 15, IDLE
 typedef struct settings {
     const char *model_path, *host, *api_key, *api_key_file, *web_dir;
     int port, parallel, queue;
-    long max_doc_tokens, max_body;
+    long max_doc_tokens, max_body, min_doc_tokens;
     wim_options o;
     wim_model_params mp;
 } settings;
@@ -51,6 +52,10 @@ static const char usage_head[] =
     "      --api-key-file FILE    the key from the first line of FILE\n"
     "      --max-doc-tokens N     refuse longer documents with 413 (the context decides)\n"
     "      --max-body BYTES       refuse larger bodies with 413 (67108864)\n"
+    "      --min-document-tokens N\n"
+    "                             /v1/chat/completions reads a document this long or\n"
+    "                             longer with WiM; shorter chats go to the model as\n"
+    "                             they are (the segment size)\n"
     "      --web DIR              the page's files (" WIM_WEB_DIR ")\n"
     "  -h, --help                 this text\n"
     "Environment: WIM_API_KEY, the key when no flag gives one.\n"
@@ -67,6 +72,7 @@ static void parse_args(settings *s, int argc, char **argv)
                     .parallel = 2,
                     .queue = 16,
                     .max_body = 64L << 20,
+                    .min_doc_tokens = -1,
                     .o = s->o,
                     .mp = s->mp};
     for (int i = 1; i < argc; i++) {
@@ -77,9 +83,10 @@ static void parse_args(settings *s, int argc, char **argv)
                             : args_is(a, NULL, "--api-key-file") ? &s->api_key_file
                             : args_is(a, NULL, "--web")          ? &s->web_dir
                                                                  : NULL;
-        long *number = args_is(a, NULL, "--max-doc-tokens") ? &s->max_doc_tokens
-                       : args_is(a, NULL, "--max-body")     ? &s->max_body
-                                                            : NULL;
+        long *number = args_is(a, NULL, "--max-doc-tokens")        ? &s->max_doc_tokens
+                       : args_is(a, NULL, "--max-body")            ? &s->max_body
+                       : args_is(a, NULL, "--min-document-tokens") ? &s->min_doc_tokens
+                                                                   : NULL;
         int *small = args_is(a, NULL, "--port")       ? &s->port
                      : args_is(a, NULL, "--parallel") ? &s->parallel
                      : args_is(a, NULL, "--queue")    ? &s->queue
@@ -90,7 +97,7 @@ static void parse_args(settings *s, int argc, char **argv)
         } else if (text || number || small) {
             if (!v) args_die("%s needs a value", a);
             if (text) *text = v;
-            if (number) *number = args_whole(a, v, 1, LONG_MAX);
+            if (number) *number = args_whole(a, v, number == &s->min_doc_tokens ? 0 : 1, LONG_MAX);
             if (small) *small = (int)args_whole(a, v, small == &s->parallel ? 1 : 0, 65535);
             i++;
         } else if (!args_engine(argc, argv, &i, &s->o, &s->mp)) {
@@ -163,7 +170,9 @@ int main(int argc, char **argv)
                  .web_dir = s.web_dir,
                  .max_doc_tokens = s.max_doc_tokens,
                  .max_body = (size_t)s.max_body,
-                 .parallel = s.parallel};
+                 .min_doc_tokens = s.min_doc_tokens >= 0 ? s.min_doc_tokens : s.o.segment_tokens,
+                 .parallel = s.parallel,
+                 .started = (long)time(NULL)};
     sv.pool = wim_pool_new(m, &s.o, s.parallel, s.o.n_ctx, err, sizeof err);
     if (!sv.pool) args_die("%s", err);
     sv.rs = readings_start(sv.pool, s.parallel, s.queue);
