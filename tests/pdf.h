@@ -17,7 +17,7 @@ typedef struct pdf_bytes {
     size_t len, cap;
 } pdf_bytes;
 
-static cairo_status_t pdf_take(void *user, const unsigned char *data, unsigned int n)
+static inline cairo_status_t pdf_take(void *user, const unsigned char *data, unsigned int n)
 {
     pdf_bytes *b = user;
     if (b->len + n > b->cap) {
@@ -56,7 +56,7 @@ static char *pdf_make(const char *const *pages, int n, size_t *len)
 }
 
 /* Writes bytes[0..len) to path; 0 on success. */
-static int pdf_save(const char *path, const char *bytes, size_t len)
+static inline int pdf_save(const char *path, const char *bytes, size_t len)
 {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
@@ -65,7 +65,7 @@ static int pdf_save(const char *path, const char *bytes, size_t len)
 }
 
 /* Writes a PDF of those pages to path; 0 on success. */
-static int pdf_write(const char *path, const char *const *pages, int n)
+static inline int pdf_write(const char *path, const char *const *pages, int n)
 {
     size_t len;
     char *b = pdf_make(pages, n, &len);
@@ -74,12 +74,56 @@ static int pdf_write(const char *path, const char *const *pages, int n)
     return rc;
 }
 
+/* The bytes of the file at path (malloc'd, at most 1 MiB), or NULL. */
+static char *pdf_load(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *b = malloc(1 << 20);
+    *len = b ? fread(b, 1, 1 << 20, f) : 0;
+    fclose(f);
+    return b;
+}
+
 /* Encrypts in to out with qpdf (AES-256, user password "u"); 0 on success. */
-static int pdf_encrypt(const char *in, const char *out)
+static inline int pdf_encrypt(const char *in, const char *out)
 {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "qpdf --encrypt u o 256 -- '%s' '%s'", in, out);
     return system(cmd);
+}
+
+/* A PDF of those pages encrypted by qpdf, its bytes (malloc'd), or NULL. dir is
+ * a folder for the files qpdf reads and writes. */
+static char *pdf_make_encrypted(const char *dir, const char *const *pages, int n, size_t *len)
+{
+    char plain[512], locked[512];
+    snprintf(plain, sizeof plain, "%s/plain.pdf", dir);
+    snprintf(locked, sizeof locked, "%s/locked.pdf", dir);
+    char *b = pdf_write(plain, pages, n) == 0 && pdf_encrypt(plain, locked) == 0
+                  ? pdf_load(locked, len)
+                  : NULL;
+    remove(plain);
+    remove(locked);
+    return b;
+}
+
+/* The base64 of s[0..n), malloc'd: what a client sends as "document_base64". */
+static char *pdf_base64(const char *s, size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+    for (size_t i = 0; out && i < n; i += 3) {
+        unsigned v = (unsigned char)s[i] << 16;
+        if (i + 1 < n) v |= (unsigned char)s[i + 1] << 8;
+        if (i + 2 < n) v |= (unsigned char)s[i + 2];
+        *o++ = abc[v >> 18 & 63];
+        *o++ = abc[v >> 12 & 63];
+        *o++ = i + 1 < n ? abc[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? abc[v & 63] : '=';
+    }
+    if (out) *o = '\0';
+    return out;
 }
 
 #endif

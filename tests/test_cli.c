@@ -66,9 +66,12 @@ static int setup(void **state)
     fclose(many);
     const char *const pages[] = {"Alpha page one.", "Bravo page two.", "Charlie page three."};
     if (pdf_write(path_in_dir("report.pdf"), pages, 3) != 0) return -1;
-    if (pdf_encrypt(path_in_dir("report.pdf"), path_in_dir("locked.pdf")) != 0) return -1;
     size_t len;
-    char *pdf = pdf_make(pages, 3, &len);
+    char *pdf = pdf_make_encrypted(dir, pages, 3, &len);
+    if (!pdf) return -1;
+    write_bytes("locked.pdf", pdf, len);
+    free(pdf);
+    pdf = pdf_make(pages, 3, &len);
     write_bytes("damaged.pdf", pdf, len / 4);
     free(pdf);
     return 0;
