@@ -32,7 +32,7 @@ static inline cairo_status_t pdf_take(void *user, const unsigned char *data, uns
 
 /* A PDF of n pages, page i holding the line pages[i] (NULL: a filled square and
  * no text, like a scanned page); malloc'd, its length in *len. */
-static char *pdf_make(const char *const *pages, int n, size_t *len)
+static inline char *pdf_make(const char *const *pages, int n, size_t *len)
 {
     pdf_bytes b = {0};
     cairo_surface_t *s = cairo_pdf_surface_create_for_stream(pdf_take, &b, 300, 300);
@@ -75,7 +75,7 @@ static inline int pdf_write(const char *path, const char *const *pages, int n)
 }
 
 /* The bytes of the file at path (malloc'd, at most 1 MiB), or NULL. */
-static char *pdf_load(const char *path, size_t *len)
+static inline char *pdf_load(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -95,7 +95,8 @@ static inline int pdf_encrypt(const char *in, const char *out)
 
 /* A PDF of those pages encrypted by qpdf, its bytes (malloc'd), or NULL. dir is
  * a folder for the files qpdf reads and writes. */
-static char *pdf_make_encrypted(const char *dir, const char *const *pages, int n, size_t *len)
+static inline char *pdf_make_encrypted(const char *dir, const char *const *pages, int n,
+                                       size_t *len)
 {
     char plain[512], locked[512];
     snprintf(plain, sizeof plain, "%s/plain.pdf", dir);
@@ -109,7 +110,7 @@ static char *pdf_make_encrypted(const char *dir, const char *const *pages, int n
 }
 
 /* The base64 of s[0..n), malloc'd: what a client sends as "document_base64". */
-static char *pdf_base64(const char *s, size_t n)
+static inline char *pdf_base64(const char *s, size_t n)
 {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
