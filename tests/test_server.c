@@ -340,7 +340,7 @@ static void test_a_document_file_that_cannot_be_read_is_refused(void **state)
            "not valid UTF-8"); /* "caf\xe9" */
     char dir[] = "/tmp/wim-server-pdf-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    size_t len;
+    size_t len = 0;
     char *pdf = pdf_make_encrypted(dir, three_pages, 3, &len);
     rmdir(dir);
     assert_non_null(pdf);

@@ -495,7 +495,8 @@ static char *read_inputs(cli *c, const wim_model *m, size_t *len)
         free(doc);
         args_die("%s", no_question);
     }
-    return c->doc_in ? read_document(c, max, limit, len) : doc;
+    if (!doc && c->doc_in) doc = read_document(c, max, limit, len);
+    return doc;
 }
 
 int main(int argc, char **argv)
