@@ -56,7 +56,7 @@ static size_t skip_prolog(const char *s, size_t n)
 {
     size_t i = n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     for (;;) {
-        while (i < n && strchr(" \t\r\n\f", s[i]) && s[i])
+        while (i < n && s[i] && strchr(" \t\r\n\f", s[i]))
             i++;
         const char *close = NULL;
         if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0)
