@@ -164,6 +164,10 @@ typedef struct wim_event {
     const char *const *answers; /* DONE: the answer to each question */
     const int *used;            /* ANSWER (wim): segments whose margins fed it, ascending */
     int n_used;
+    /* SEGMENT, MARGIN: the 1-based first and last page the segment covers, pages
+     * being separated by form feeds ('\f', as a PDF's text is given); 0 when the
+     * document has no form feed */
+    int first_page, last_page;
 } wim_event;
 
 /* What a callback returns. */

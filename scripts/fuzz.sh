@@ -7,11 +7,11 @@
 # input that did it: `build-fuzz/bin/fuzz_TARGET FILE` shows it again.
 #
 #   scripts/fuzz.sh [--seconds N] [TARGET...]    N: 60; TARGET: all of them
-#   (segment template verdict request docfile)
+#   (segment template verdict request docfile extract)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(segment template verdict request docfile)
+all=(segment template verdict request docfile extract)
 seconds=60 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in

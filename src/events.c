@@ -68,6 +68,14 @@ static void add_done(cJSON *j, const wim_event *ev)
     add_ms(j, "total_ms", st->total_ms);
 }
 
+/* "pages": [first, last], when the document has pages. */
+static void add_pages(cJSON *j, const wim_event *ev)
+{
+    if (ev->first_page <= 0) return;
+    const int pages[2] = {ev->first_page, ev->last_page};
+    cJSON_AddItemToObject(j, "pages", cJSON_CreateIntArray(pages, 2));
+}
+
 static void add_fields(cJSON *j, const wim_event *ev)
 {
     const wim_stats *st = ev->stats;
@@ -84,12 +92,14 @@ static void add_fields(cJSON *j, const wim_event *ev)
         if (ev->type == WIM_EVENT_SEGMENT) cJSON_AddNumberToObject(j, "tokens", ev->n_tokens);
         cJSON_AddNumberToObject(j, "read_tokens", st->n_read_tokens);
         cJSON_AddNumberToObject(j, "doc_tokens", st->n_doc_tokens);
+        if (ev->type == WIM_EVENT_SEGMENT) add_pages(j, ev);
         break;
     case WIM_EVENT_MARGIN:
         cJSON_AddNumberToObject(j, "segment", ev->segment);
         cJSON_AddNumberToObject(j, "question", ev->question);
         cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
         cJSON_AddNumberToObject(j, "tokens", ev->n_tokens);
+        add_pages(j, ev);
         break;
     case WIM_EVENT_VERDICT:
         cJSON_AddNumberToObject(j, "segment", ev->segment);

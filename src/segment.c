@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <unicode/ubrk.h>
 #include <unicode/uchar.h>
@@ -286,4 +287,34 @@ int wim_segment(const char *text, size_t len, int max_tokens, wim_token_count_fn
     *out = sg.spans;
     *n_out = sg.n_spans;
     return ok ? 0 : -1;
+}
+
+/* ============================================================================
+ * Pages
+ * ========================================================================= */
+
+/* The 1-based page of byte at: one more than the form feeds before it. */
+static int page_at(const char *text, size_t at)
+{
+    int page = 1;
+    for (const char *p = text; (p = memchr(p, '\f', (size_t)(text + at - p))) != NULL; p++)
+        page++;
+    return page;
+}
+
+void wim_span_pages(const char *text, size_t len, wim_span sp, int *first, int *last)
+{
+    *first = *last = 0;
+    if (!memchr(text, '\f', len)) return;
+    size_t a = sp.start, b = sp.start + sp.len;
+    while (a < b && text[a] && strchr(" \t\r\n\f\v", text[a]))
+        a++;
+    while (b > a && text[b - 1] && strchr(" \t\r\n\f\v", text[b - 1]))
+        b--;
+    if (a == b) { /* all whitespace: the page where it starts */
+        a = sp.start;
+        b = a + 1;
+    }
+    *first = page_at(text, a);
+    *last = *first + page_at(text + a, b - 1 - a) - 1;
 }

@@ -27,4 +27,11 @@ typedef struct wim_span {
 int wim_segment(const char *text, size_t len, int max_tokens, wim_token_count_fn count, void *user,
                 wim_span **out, size_t *n_out, char *err, size_t errlen);
 
+/* The pages a segment covers, 1-based, first and last, where pages are
+ * separated by form feeds (pdftotext's convention, kept by the tools' PDF
+ * reader): the pages of its first and last bytes that are not whitespace, so a
+ * form feed at either edge does not stretch it onto a neighbour. Both 0 when
+ * text has no form feed: it has no pages. */
+void wim_span_pages(const char *text, size_t len, wim_span sp, int *first, int *last);
+
 #endif

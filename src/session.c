@@ -193,10 +193,15 @@ int wim_session_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size)
  * Events
  * ========================================================================= */
 
-/* Sends ev to the callback with the common fields filled; keeps the strongest stop. */
+/* Sends ev to the callback with the common fields filled, and a segment's or
+ * margin's pages (the one place they are found); keeps the strongest stop. */
 void wim_emit(wim_session *s, wim_event ev)
 {
     ev.elapsed_ms = wim_now_ms() - s->t0_ms;
+    if ((ev.type == WIM_EVENT_SEGMENT || ev.type == WIM_EVENT_MARGIN) && ev.segment >= 0 &&
+        ev.segment < s->doc.n)
+        wim_span_pages(s->doc.text, s->doc.len, s->doc.spans[ev.segment], &ev.first_page,
+                       &ev.last_page);
     ev.n_segments = s->doc.n;
     ev.n_queries = s->n_queries;
     ev.stats = &s->st;

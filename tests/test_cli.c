@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pdf.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -63,6 +64,16 @@ static int setup(void **state)
     for (int i = 0; i < 40; i++)
         fprintf(many, "Ship %d left the pier. ", i);
     fclose(many);
+    const char *const pages[] = {"Alpha page one.", "Bravo page two.", "Charlie page three."};
+    if (pdf_write(path_in_dir("report.pdf"), pages, 3) != 0) return -1;
+    size_t len;
+    char *pdf = pdf_make_encrypted(dir, pages, 3, &len);
+    if (!pdf) return -1;
+    write_bytes("locked.pdf", pdf, len);
+    free(pdf);
+    pdf = pdf_make(pages, 3, &len);
+    write_bytes("damaged.pdf", pdf, len / 4);
+    free(pdf);
     return 0;
 }
 
@@ -182,6 +193,7 @@ static void test_json_lines_parse(void **state)
         }
         last = strcmp(ev, "done") == 0 ? "done" : "other";
         margins += strcmp(ev, "margin") == 0;
+        assert_false(cJSON_HasObjectItem(j, "pages")); /* no form feed, no pages */
         cJSON_Delete(j);
         lines++;
     }
@@ -189,6 +201,55 @@ static void test_json_lines_parse(void **state)
     assert_string_equal(first, "start");
     assert_string_equal(last, "done");
     assert_true(margins >= 2); /* 8-token segments: the document is cut at least twice */
+}
+
+/* A 3-page PDF, one short page a segment: every segment and margin event
+ * names its own page, and the margin lines on stderr show it. */
+static void test_pdf_pages_in_events(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Who came third?' --json --segment-tokens 8 --max-margin-tokens 2 "
+             "--max-answer-tokens 2 -t 1",
+             TINY, path_in_dir("report.pdf"));
+    run(&r, 1, args);
+    assert_int_equal(r.status, 0);
+    int segments = 0, margins = 0;
+    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        const char *ev = cJSON_GetObjectItem(j, "event")->valuestring;
+        bool paged = strcmp(ev, "segment") == 0 || strcmp(ev, "margin") == 0;
+        const cJSON *pages = cJSON_GetObjectItem(j, "pages");
+        assert_int_equal(pages != NULL, paged);
+        if (paged) {
+            int page = cJSON_GetObjectItem(j, "segment")->valueint + 1;
+            assert_int_equal(cJSON_GetArraySize(pages), 2);
+            assert_int_equal(cJSON_GetArrayItem(pages, 0)->valueint, page);
+            assert_int_equal(cJSON_GetArrayItem(pages, 1)->valueint, page);
+            segments += strcmp(ev, "segment") == 0;
+            margins += strcmp(ev, "margin") == 0;
+        }
+        cJSON_Delete(j);
+    }
+    assert_int_equal(segments, 3);
+    assert_int_equal(margins, 3);
+    /* by content, from standard input too */
+    snprintf(args, sizeof args,
+             "-m %s -f - -q q --segment-tokens 8 --max-margin-tokens 2 --max-answer-tokens 2 -t 1 "
+             "< %s",
+             TINY, path_in_dir("report.pdf"));
+    run(&r, 2, args);
+    assert_int_equal(r.status, 0);
+    if (!strstr(r.out, "[margin 3/3 · p. 3]")) fail_msg("no page in the margin lines: %s", r.out);
+}
+
+static void test_unreadable_pdfs(void **state)
+{
+    (void)state;
+    expect_doc_error("locked.pdf", "q", "(PDF): the PDF is encrypted");
+    expect_doc_error("damaged.pdf", "q", "(PDF): not a readable PDF");
 }
 
 /* The llama.cpp-style engine flags reach the contexts: the start event reports
@@ -500,6 +561,8 @@ int main(void)
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_limits_past_the_context),
         cmocka_unit_test(test_json_lines_parse),
+        cmocka_unit_test(test_pdf_pages_in_events),
+        cmocka_unit_test(test_unreadable_pdfs),
         cmocka_unit_test(test_engine_flags),
         cmocka_unit_test(test_input_json_reference_format),
         cmocka_unit_test(test_two_questions_and_a_saved_document),

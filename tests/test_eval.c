@@ -2,7 +2,8 @@
  * test_eval.c - wim-eval as a user runs it, on a tiny made model: generate
  * data, run the three modes with a judge, and check every output file's shape;
  * then cut the results short and check a rerun resumes without repeating;
- * then the refusals, each one clear line.
+ * then the refusals, each one clear line; and examples whose context is a
+ * document file (a made PDF) named relative to the data file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "dataset.h"
+#include "pdf.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -280,6 +283,47 @@ static void test_refusals(void **state)
     tool_expect_error(EVAL, args, "missing.json");
 }
 
+/* "context_file": a PDF beside the data file becomes the example's context,
+ * its pages' words in order between form feeds; one that cannot be read, or
+ * given with "context" too, is refused naming the line. */
+static void test_context_from_a_document_file(void **state)
+{
+    (void)state;
+    const char *const pages[] = {"Alpha page one.", "Bravo page two.", "Charlie page three."};
+    assert_int_equal(pdf_write(in_dir("report.pdf"), pages, 3), 0);
+    write_text(in_dir("files.jsonl"),
+               "{\"id\": \"p\", \"context_file\": \"report.pdf\", \"query\": \"q\", "
+               "\"target\": \"Bravo\"}\n");
+    eval_dataset d = {0};
+    char err[512];
+    if (eval_dataset_load(in_dir("files.jsonl"), &d, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(d.n, 1);
+    const char *ctx = d.ex[0].context, *b = strstr(ctx, "Bravo page two.");
+    assert_non_null(strstr(ctx, "Alpha page one.\n\f"));
+    assert_non_null(b);
+    assert_non_null(strstr(b, "\fCharlie page three."));
+    eval_dataset_free(&d);
+
+    size_t len;
+    char *pdf = pdf_make(pages, 3, &len);
+    FILE *f = fopen(in_dir("damaged.pdf"), "wb");
+    fwrite(pdf, 1, len / 4, f);
+    fclose(f);
+    free(pdf);
+    write_text(in_dir("damaged.jsonl"),
+               "{\"context\": \"a\", \"query\": \"q\", \"target\": \"t\"}\n"
+               "{\"context_file\": \"damaged.pdf\", \"query\": \"q\", \"target\": \"t\"}\n");
+    assert_int_equal(eval_dataset_load(in_dir("damaged.jsonl"), &d, err, sizeof err), -1);
+    if (!strstr(err, "line 2: the example context file 'damaged.pdf' (PDF): not a readable PDF"))
+        fail_msg("%s", err);
+    eval_dataset_free(&d);
+    write_text(in_dir("both.jsonl"), "{\"context\": \"a\", \"context_file\": \"report.pdf\", "
+                                     "\"query\": \"q\", \"target\": \"t\"}\n");
+    assert_int_equal(eval_dataset_load(in_dir("both.jsonl"), &d, err, sizeof err), -1);
+    if (!strstr(err, "not both")) fail_msg("%s", err);
+    eval_dataset_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_generated_files),
         cmocka_unit_test(test_rerun_resumes_without_repeating),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_context_from_a_document_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -59,6 +59,29 @@ static void test_an_accepted_body(void **state)
     expect_refused(NULL, 0, "not JSON");
 }
 
+/* "document_base64": the decoded file's text becomes the document (an HTML
+ * page here, its script left out); exactly one of it and "document". */
+static void test_a_document_in_base64(void **state)
+{
+    (void)state;
+    /* <p>One <script>x()</script>two.</p> */
+    static const char body[] =
+        "{\"document_base64\": "
+        "\"PHA+T25lIDxzY3JpcHQ+eCgpPC9zY3JpcHQ+dHdvLjwvcD4=\", \"query\": \"q\"}";
+    request r;
+    char err[640];
+    assert_int_equal(read_body(body, strlen(body), &r, err, sizeof err), 0);
+    assert_string_equal(r.document, "One two.");
+    request_free(&r);
+    expect_refused("{\"document_base64\": \"PHA+\", \"document\": \"x\", \"query\": \"q\"}", 58,
+                   "not both");
+    expect_refused("{\"document_base64\": \"PH*+\", \"query\": \"q\"}", 41,
+                   "\"document_base64\" is not base64: a character that is not at offset 2");
+    expect_refused("{\"document_base64\": \"PHA+\", \"query\": \"q\"}", 41,
+                   "\"document_base64\" (HTML): the HTML page has no text");
+    expect_refused("{\"query\": \"q\"}", 14, "missing field \"document\" (or \"document_base64\")");
+}
+
 /* cJSON copies a zero byte inside a string and ends the string there: the
  * document would be cut short without a word (found by fuzz_request). */
 static void test_a_zero_byte_is_refused(void **state)
@@ -88,6 +111,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_accepted_body),
         cmocka_unit_test(test_a_zero_byte_is_refused),
+        cmocka_unit_test(test_a_document_in_base64),
         cmocka_unit_test(test_a_long_option_is_read_whole),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

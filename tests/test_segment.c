@@ -18,6 +18,7 @@
 
 #include "segment.h"
 #include "text.h"
+#include "wim.h"
 
 #define N_GENERATED 200
 
@@ -249,6 +250,57 @@ static void test_whitespace_stays_with_the_sentence_before(void **state)
     /* 12 bytes = 5, 9 bytes = 4, all 21 bytes = 8 tokens by bytes / 3 + 1 */
     wim_span want[] = {{0, 12}, {12, 9}};
     segment_exactly("Hi there.   Next one.", 5, &f->bytes, want, 2);
+}
+
+/* Pages separated by form feeds (a PDF's text): each page a sentence, a budget
+ * of one sentence; every segment covers its own page only, and the checks on a
+ * document take form feeds for the whitespace they are. */
+static void test_form_feeds_keep_segments_on_their_pages(void **state)
+{
+    fixture *f = *state;
+    const char *text = "Page one ends.\fPage two ends.\n\fPage three.\n";
+    wim_span *spans = NULL;
+    size_t n = 0;
+    char err[128];
+    assert_int_equal(
+        wim_segment(text, strlen(text), 6, count_tokens, &f->bytes, &spans, &n, err, sizeof err),
+        0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        int first, last;
+        wim_span_pages(text, strlen(text), spans[i], &first, &last);
+        assert_int_equal(first, (int)i + 1);
+        assert_int_equal(last, (int)i + 1);
+    }
+    free(spans);
+    assert_int_equal(wim_check_text("document", text, strlen(text), err, sizeof err), 0);
+    assert_int_equal(wim_check_text("document", "\f \f\n", 4, err, sizeof err), -1);
+    assert_string_equal(err, "document is empty");
+}
+
+static void test_span_pages_count_form_feeds_and_skip_the_edges(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        wim_span sp;
+        int first, last;
+    } cases[] = {
+        {"no pages here", {0, 13}, 0, 0},
+        {"a\fb c\f\fd", {0, 11}, 1, 4},
+        {"a\fb c\f\fd", {2, 9}, 2, 4},
+        {"a\fb c\f\fd", {1, 2}, 2, 2}, /* "\fb": the feed before b is page 1's end */
+        {"a\fb c\f\fd", {4, 3}, 2, 2}, /* "c\f\f" */
+        {"a\fb c\f\fd", {1, 1}, 1, 1}, /* a feed alone is on the page it ends */
+        {"\f\fx", {0, 3}, 3, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int first = -1, last = -1;
+        wim_span_pages(cases[i].text, strlen(cases[i].text), cases[i].sp, &first, &last);
+        if (first != cases[i].first || last != cases[i].last)
+            fail_msg("case %zu: pages %d-%d, wanted %d-%d", i, first, last, cases[i].first,
+                     cases[i].last);
+    }
 }
 
 static void test_cjk_sentence_ends_are_boundaries(void **state)
@@ -871,6 +923,8 @@ int main(void)
         cmocka_unit_test(test_three_sentences_with_room_for_two),
         cmocka_unit_test(test_whole_document_within_limit_is_one_segment),
         cmocka_unit_test(test_whitespace_stays_with_the_sentence_before),
+        cmocka_unit_test(test_form_feeds_keep_segments_on_their_pages),
+        cmocka_unit_test(test_span_pages_count_form_feeds_and_skip_the_edges),
         cmocka_unit_test(test_cjk_sentence_ends_are_boundaries),
         cmocka_unit_test(test_long_sentence_is_cut_after_whitespace),
         cmocka_unit_test(test_long_sentence_ignores_whitespace_in_first_half),

@@ -10,6 +10,9 @@
 #include <cmocka.h>
 
 #include "http.h"
+#include "pdf.h"
+
+#include <unistd.h>
 
 #define KEY "secret"
 
@@ -274,6 +277,82 @@ static void test_bad_requests(void **state)
     expect("POST", "/v1/wim/r1/margins/x", KEY, "{\"keep\": true}", 400, "not a segment");
 }
 
+/* ============================================================================
+ * Documents as files: "document_base64"
+ * ========================================================================= */
+
+static const char *const three_pages[] = {"Alpha page one.", "Bravo page two.",
+                                          "Charlie page three."};
+
+/* A body whose document is pdf[0..len) in base64. */
+static char *pdf_body(const char *pdf, size_t len)
+{
+    char *b64 = pdf_base64(pdf, len);
+    size_t cap = strlen(b64) + 256;
+    char *b = malloc(cap);
+    snprintf(b, cap,
+             "{\"query\": \"Who came third?\", \"options\": {\"segment_tokens\": 8, "
+             "\"max_margin_tokens\": 2, \"max_answer_tokens\": 2}, \"document_base64\": \"%s\"}",
+             b64);
+    free(b64);
+    return b;
+}
+
+/* A 3-page PDF, one short page a segment: read to the end, each segment event
+ * naming its own page. */
+static void test_a_pdf_sent_in_base64_is_read_with_its_pages(void **state)
+{
+    (void)state;
+    size_t len;
+    char *pdf = pdf_make(three_pages, 3, &len), *body = pdf_body(pdf, len);
+    sse s = open_stream(body);
+    int segments = 0;
+    cJSON *j;
+    while ((j = sse_next(&s)) && strcmp(event_name(j), "done") != 0) {
+        assert_int_equal(s.status, 200);
+        if (strcmp(event_name(j), "segment") == 0) {
+            const cJSON *pages = cJSON_GetObjectItem(j, "pages");
+            assert_int_equal(cJSON_GetArraySize(pages), 2);
+            assert_int_equal(cJSON_GetArrayItem(pages, 0)->valueint, segments + 1);
+            assert_int_equal(cJSON_GetArrayItem(pages, 1)->valueint, segments + 1);
+            segments++;
+        }
+        cJSON_Delete(j);
+    }
+    assert_non_null(j); /* the stream reached done */
+    cJSON_Delete(j);
+    close(s.fd);
+    assert_int_equal(segments, 3);
+    free(body);
+    free(pdf);
+}
+
+static void test_a_document_file_that_cannot_be_read_is_refused(void **state)
+{
+    (void)state;
+    const char *p = "/v1/wim";
+    expect("POST", p, KEY, "{\"document_base64\": \"QUJD!\", \"query\": \"q\"}", 400,
+           "\\\"document_base64\\\" is not base64");
+    expect("POST", p, KEY, "{\"document_base64\": 7, \"query\": \"q\"}", 400, "must be a string");
+    expect("POST", p, KEY, "{\"document\": \"x\", \"document_base64\": \"eA==\", \"query\": \"q\"}",
+           400, "not both");
+    expect("POST", p, KEY, "{\"document_base64\": \"Y2Fm6Q==\", \"query\": \"q\"}", 400,
+           "not valid UTF-8"); /* "caf\xe9" */
+    char dir[] = "/tmp/wim-server-pdf-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    size_t len = 0;
+    char *pdf = pdf_make_encrypted(dir, three_pages, 3, &len);
+    rmdir(dir);
+    assert_non_null(pdf);
+    char *body = pdf_body(pdf, len);
+    expect("POST", p, KEY, body, 400, "(PDF): the PDF is encrypted");
+    free(body);
+    body = pdf_body(pdf, 300); /* a PDF cut short */
+    expect("POST", p, KEY, body, 400, "(PDF): not a readable PDF");
+    free(body);
+    free(pdf);
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -368,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_leaving_stops_the_reading),
         cmocka_unit_test(test_a_kept_margin_feeds_the_answer),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_a_pdf_sent_in_base64_is_read_with_its_pages),
+        cmocka_unit_test(test_a_document_file_that_cannot_be_read_is_refused),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_a_full_queue_says_so),
         cmocka_unit_test(test_model_and_page),

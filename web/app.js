@@ -82,28 +82,57 @@ function showDocView() {
   el.document.hidden = true;
   el.docview.hidden = false;
   el.edit.hidden = !!(run && !run.finished);
-  if (el.docview.textContent !== run.doc) el.docview.textContent = run.doc;
+  // a PDF's or HTML page's text is the server's: the view names the file instead
+  const shown = run.doc || run.fileNote || '';
+  if (el.docview.textContent !== shown) el.docview.textContent = shown;
 }
 
 function docInfoChars() {
   const n = el.document.value.length;
-  el.docInfo.textContent = n ? `${n.toLocaleString()} characters` : '';
+  el.docInfo.textContent = docFile && !n
+    ? `${docFile.name}: ${docFile.kind}, its text is read by the server`
+    : (n ? `${n.toLocaleString()} characters` : '');
 }
 el.document.addEventListener('input', docInfoChars);
 
 el.edit.addEventListener('click', showEditor);
 
-el.file.addEventListener('change', () => {
+// A file picked: text goes into the editor as today; a PDF or HTML file (told
+// by its first bytes, as the server tells them) is sent whole, as
+// document_base64, and the server extracts its text.
+let docFile = null;  // {name, kind, base64} of a picked PDF or HTML file
+
+function fileKind(bytes) {
+  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 1024));
+  if (head.includes('%PDF-')) return 'PDF';
+  const start = head.replace(/^\uFEFF?(\s|<!--[\s\S]*?-->|<\?[\s\S]*?\?>)*/, '');
+  return /^<(!doctype|html|head|body|p|div|h1|title|meta)[\s/>]/i.test(start) ? 'HTML' : null;
+}
+
+function toBase64(bytes) {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+el.file.addEventListener('change', async () => {
   const f = el.file.files[0];
   if (!f) return;
-  const reader = new FileReader();
-  reader.onload = () => {
-    el.document.value = reader.result;
-    showEditor();
-  };
-  reader.onerror = () => setStatus('error', `Cannot read ${f.name}: ${reader.error}`);
-  reader.readAsText(f);
+  let bytes;
+  try {
+    bytes = new Uint8Array(await f.arrayBuffer());
+  } catch (err) {
+    setStatus('error', `Cannot read ${f.name}: ${err.message}`);
+    return;
+  }
+  const kind = fileKind(bytes);
+  docFile = kind ? { name: f.name, kind, base64: toBase64(bytes) } : null;
+  el.document.value = kind ? '' : new TextDecoder().decode(bytes);
+  showEditor();
 });
+
+el.document.addEventListener('input', () => { docFile = null; });
 
 // Token range [start, end) of segment k, from the segment and progress events;
 // where none was seen (rag skips unkept segments), the previous segment's end
@@ -133,7 +162,7 @@ function segmentChars(k) {
 }
 
 function showSegment(k) {
-  if (!run || !run.docTokens) return;
+  if (!run || !run.docTokens || !run.doc) return;
   showDocView();
   const [c0, c1] = segmentChars(k);
   const mark = document.createElement('mark');
@@ -144,10 +173,17 @@ function showSegment(k) {
   for (const li of el.margins.children) li.classList.toggle('shown', li.dataset.segment === String(k));
 }
 
+// "p. 3" or "pp. 3–4": the pages segment k covers, when the document has pages.
+function pagesOf(k) {
+  const p = run.pages[k];
+  if (!p) return '';
+  return p[0] === p[1] ? `p. ${p[0]}` : `pp. ${p[0]}–${p[1]}`;
+}
+
 function segmentLink(k) {
   const a = document.createElement('a');
   a.href = '#docview';
-  a.textContent = `Segment ${k + 1}`;
+  a.textContent = `Segment ${k + 1}` + (pagesOf(k) ? ` (${pagesOf(k)})` : '');
   a.title = 'Show this segment in the document (approximate place)';
   a.addEventListener('click', (e) => { e.preventDefault(); showSegment(k); });
   return a;
@@ -214,7 +250,10 @@ function countMargins() {
 }
 
 function onMargin(ev) {
+  if (ev.pages) run.pages[ev.segment] = ev.pages;
   const li = marginItem(ev.segment);
+  li.querySelector('.margin-head a').textContent =
+    `Segment ${ev.segment + 1}` + (ev.pages ? ` (${pagesOf(ev.segment)})` : '');
   const text = (ev.text || '').trim();
   li.querySelector('.margin-text').textContent = text || '(empty margin)';
   li.classList.toggle('empty', !text);
@@ -306,6 +345,7 @@ const handlers = {
   progress: updateProgress,
   segment(ev) {
     run.segStart[ev.segment] = ev.read_tokens - ev.tokens;
+    if (ev.pages) run.pages[ev.segment] = ev.pages;
     updateProgress(ev);
   },
   margin: onMargin,
@@ -388,7 +428,7 @@ async function readEvents(resp) {
 function resetRun(doc, mode) {
   run = {
     id: null, doc, mode, segments: 0, docTokens: 0, startMs: 0,
-    segStart: [], segEnd: [], answering: false, finished: false, stopping: false,
+    segStart: [], segEnd: [], pages: [], answering: false, finished: false, stopping: false,
   };
   el.margins.replaceChildren();
   el.marginCount.textContent = '';
@@ -401,16 +441,18 @@ function resetRun(doc, mode) {
 el.form.addEventListener('submit', async (e) => {
   e.preventDefault();
   if (run && !run.finished) return;
-  const doc = el.document.value;
+  const doc = docFile ? '' : el.document.value;
   const query = el.query.value.trim();
-  if (!doc.trim()) { setStatus('error', 'Paste a document or open a .txt file first.'); return; }
+  if (!docFile && !doc.trim()) { setStatus('error', 'Paste a document or open a file first.'); return; }
   if (!query) { setStatus('error', 'Type a question first.'); return; }
 
-  const body = { document: doc, query, mode: el.mode.value };
+  const body = docFile ? { document_base64: docFile.base64, query, mode: el.mode.value }
+                       : { document: doc, query, mode: el.mode.value };
   const seg = parseInt(el.segtokens.value, 10);
   if (seg > 0) body.options = { segment_tokens: seg };
 
   resetRun(doc, el.mode.value);
+  if (docFile) run.fileNote = `${docFile.name} (${docFile.kind}): its text is read by the server.`;
   showDocView();
   el.start.disabled = true;
   setStatus('queued', 'Sending the document…');

@@ -9,6 +9,7 @@
  * reading and answers from the margins so far; twice quits.
  */
 #include "args.h"
+#include "extract.h"
 #include "slurp.h"
 #include "wim.h"
 
@@ -53,7 +54,8 @@ static const char usage_head[] =
     "\n"
     "input:\n"
     "  -m, --model FILE           GGUF model (any llama.cpp model with a chat template)\n"
-    "  -f, --file FILE            document, UTF-8 text; '-' reads standard input\n"
+    "  -f, --file FILE            document: UTF-8 text, PDF or HTML (told by content);\n"
+    "                             '-' reads standard input\n"
     "  -q, --query TEXT           the question; repeat it to ask several in one reading\n"
     "      --queries FILE         questions, one a line\n"
     "      --input-json FILE      read document and question from a JSON object with\n"
@@ -197,6 +199,36 @@ static char *read_bounded(FILE *f, const char *what, const char *path, size_t ma
     return text;
 }
 
+/* A PDF or HTML file may be read up to EXTRACT_MAX_FILE bytes, its text
+ * being far shorter than it; a text file only as far as its own bound. */
+static size_t file_bound(const char *head, size_t n)
+{
+    return extract_kind_of(head, n) == EXTRACT_TEXT ? 0 : EXTRACT_MAX_FILE;
+}
+
+/* The document's text: a text file as it is, a PDF's or HTML page's extracted
+ * (chosen by content, so stdin may be any of them). */
+static char *read_document(cli *c, size_t max, int limit, size_t *len)
+{
+    size_t raw_len, bound;
+    char *raw = slurp_wider(c->doc_in, "document", c->doc_path, max, file_bound, &raw_len, &bound);
+    if (!raw && bound > max)
+        args_die("document '%s' is over %zu bytes, the most read of a PDF or HTML file",
+                 c->doc_path, bound);
+    if (!raw)
+        args_die("document '%s' is over %zu bytes: more than the context limit of %d tokens can "
+                 "hold",
+                 c->doc_path, max, limit);
+    char *text, err[512];
+    extract_kind k = extract_kind_of(raw, raw_len);
+    int rc = extract_text(raw, raw_len, &text, len, err, sizeof err);
+    free(raw);
+    if (rc != 0 && k != EXTRACT_TEXT)
+        args_die("document '%s' (%s): %s", c->doc_path, extract_kind_name(k), err);
+    if (rc != 0) args_die("%s", err);
+    return text;
+}
+
 /* The reference format: {"context": ..., "query": ..., "target": ...}. JSON
  * escapes take up to 6 bytes a byte and the question may be as long again, so
  * a file over 16 times the document's bound cannot hold a document that fits. */
@@ -286,6 +318,18 @@ static const char *question_tag(const wim_event *ev)
     return tag;
 }
 
+/* " · p. 3" or " · pp. 3-4" when the document has pages (form feeds), else "". */
+static const char *pages_tag(const wim_event *ev)
+{
+    static char tag[48];
+    tag[0] = '\0';
+    if (ev->first_page == ev->last_page && ev->first_page > 0)
+        snprintf(tag, sizeof tag, " · p. %d", ev->first_page);
+    else if (ev->first_page > 0)
+        snprintf(tag, sizeof tag, " · pp. %d-%d", ev->first_page, ev->last_page);
+    return tag;
+}
+
 static void show_event(view *v, const wim_event *ev)
 {
     switch (ev->type) {
@@ -302,8 +346,8 @@ static void show_event(view *v, const wim_event *ev)
         break;
     case WIM_EVENT_MARGIN:
         clear_progress(v);
-        fprintf(stderr, "[margin %d/%d%s] %s\n", ev->segment + 1, ev->n_segments, question_tag(ev),
-                ev->text);
+        fprintf(stderr, "[margin %d/%d%s%s] %s\n", ev->segment + 1, ev->n_segments,
+                question_tag(ev), pages_tag(ev), ev->text);
         break;
     case WIM_EVENT_VERDICT:
         clear_progress(v);
@@ -446,14 +490,12 @@ static char *read_inputs(cli *c, const wim_model *m, size_t *len)
     if (c->queries_in) read_queries(c, max, limit);
     char *doc = NULL;
     *len = 0;
-    if (c->json_in)
-        doc = read_input_json(c, max, limit, len);
-    else if (c->doc_in)
-        doc = read_bounded(c->doc_in, "document", c->doc_path, max, limit, len);
+    if (c->json_in) doc = read_input_json(c, max, limit, len);
     if (c->n_queries == 0) {
         free(doc);
         args_die("%s", no_question);
     }
+    if (!doc && c->doc_in) doc = read_document(c, max, limit, len);
     return doc;
 }
 

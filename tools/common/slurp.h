@@ -18,4 +18,11 @@ char *slurp(const char *what, const char *path, size_t *len);
 FILE *slurp_open(const char *what, const char *path);
 char *slurp_from(FILE *f, const char *what, const char *path, size_t max, size_t *len);
 
+/* slurp_from for a file whose bound depends on what it is: once more than max
+ * bytes are read, wider(those bytes, their number) may give a larger bound
+ * (a PDF is far bigger than its text; 0 for none), and reading goes on up to
+ * it. NULL when the file is over the bound that applied, which *bound gets. */
+char *slurp_wider(FILE *f, const char *what, const char *path, size_t max,
+                  size_t (*wider)(const char *head, size_t n), size_t *len, size_t *bound);
+
 #endif

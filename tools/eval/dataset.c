@@ -1,9 +1,12 @@
 /*
  * dataset.c - reading a file of evaluation examples in any of the accepted
- * shapes, and refusing duplicate ids, which would make resuming ambiguous.
+ * shapes, and refusing duplicate ids, which would make resuming ambiguous. An
+ * example may name its context by a document file ("context_file", text, PDF
+ * or HTML, relative to the data file) instead of holding it.
  */
 #include "dataset.h"
 
+#include "extract.h"
 #include "slurp.h"
 
 #include <stdlib.h>
@@ -32,18 +35,72 @@ void eval_dataset_free(eval_dataset *d)
     memset(d, 0, sizeof *d);
 }
 
+/* ============================================================================
+ * Contexts in document files
+ * ========================================================================= */
+
+/* The text of the document file name, relative to the data file at path
+ * unless absolute; NULL with the reason in why. */
+static char *read_context_file(const char *name, const char *path, char *why, size_t whylen)
+{
+    const char *slash = strrchr(path, '/');
+    int dir = name[0] == '/' || !slash ? 0 : (int)(slash - path + 1);
+    size_t cap = (size_t)dir + strlen(name) + 1, raw_len, len;
+    char *file = malloc(cap), *text = NULL;
+    if (!file) return NULL;
+    snprintf(file, cap, "%.*s%s", dir, path, name);
+    char *raw = slurp_from(slurp_open("context file", file), "context file", file, EXTRACT_MAX_FILE,
+                           &raw_len);
+    char reason[300];
+    if (!raw)
+        snprintf(why, whylen, "context file '%s' is over %zu bytes", name, EXTRACT_MAX_FILE);
+    else if (extract_text(raw, raw_len, &text, &len, reason, sizeof reason) != 0)
+        snprintf(why, whylen, "context file '%s' (%s): %s", name,
+                 extract_kind_name(extract_kind_of(raw, raw_len)), reason);
+    free(raw);
+    free(file);
+    return text;
+}
+
+/* j, or when it names a "context_file", a copy with that file's text as its
+ * "context" (to delete); NULL with the reason in why. */
+static cJSON *with_context(const cJSON *j, const char *path, char *why, size_t whylen)
+{
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(j, "context_file");
+    if (!file) return (cJSON *)j;
+    if (!cJSON_IsString(file) || cJSON_HasObjectItem(j, "context")) {
+        snprintf(why, whylen, "needs a string \"context_file\" or \"context\", not both");
+        return NULL;
+    }
+    char *text = read_context_file(file->valuestring, path, why, whylen);
+    cJSON *copy = text ? cJSON_Duplicate(j, true) : NULL;
+    if (copy)
+        cJSON_AddStringToObject(copy, "context", text);
+    else if (text)
+        snprintf(why, whylen, "is too big to copy");
+    free(text);
+    return copy;
+}
+
+/* ============================================================================
+ * Examples
+ * ========================================================================= */
+
 /* Adds one example from j; where says where it came from, for errors. */
 static int add(eval_dataset *d, const cJSON *j, const char *default_id, const char *path,
                const char *where, char *err, size_t errlen)
 {
-    char why[200];
+    char why[400];
     eval_example *grown = realloc(d->ex, (size_t)(d->n + 1) * sizeof *grown);
     if (!grown) {
         snprintf(err, errlen, "out of memory reading '%s'", path);
         return -1;
     }
     d->ex = grown;
-    if (eval_example_from_json(j, default_id, &d->ex[d->n], why, sizeof why) != 0) {
+    cJSON *full = with_context(j, path, why, sizeof why);
+    int rc = full ? eval_example_from_json(full, default_id, &d->ex[d->n], why, sizeof why) : -1;
+    if (full != j) cJSON_Delete(full);
+    if (rc != 0) {
         snprintf(err, errlen, "'%s'%s: the example %s", path, where, why);
         return -1;
     }

@@ -1,13 +1,18 @@
 /*
  * request.c - a POST /v1/wim body read into a document, a question and
- * options: JSON with the right fields, text that can be read, and only the
- * options a request may set, each checked by the library's own table.
+ * options: JSON with the right fields, text that can be read (or a file's
+ * bytes in base64 whose text can be extracted), and only the options a request
+ * may set, each checked by the library's own table.
  */
 #include "request.h"
+
+#include "base64.h"
+#include "extract.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ============================================================================
@@ -111,6 +116,44 @@ static const char *text_field(const cJSON *j, const char *name, char *err, size_
     return v->valuestring;
 }
 
+/* "document_base64": a file's bytes (text, PDF or HTML, told by content),
+ * decoded and its text extracted into r->extracted; 0, or -1 with the reason. */
+static int extract_field(request *r, const cJSON *v, char *err, size_t errlen)
+{
+    if (!cJSON_IsString(v)) {
+        snprintf(err, errlen, "\"document_base64\" must be a string");
+        return -1;
+    }
+    char *bytes, why[400];
+    size_t n, text_len;
+    if (base64_decode(v->valuestring, strlen(v->valuestring), &bytes, &n, why, sizeof why) != 0) {
+        snprintf(err, errlen, "\"document_base64\" is %s", why);
+        return -1;
+    }
+    extract_kind k = extract_kind_of(bytes, n);
+    int rc = extract_text(bytes, n, &r->extracted, &text_len, why, sizeof why);
+    free(bytes);
+    if (rc == 0) return 0;
+    snprintf(err, errlen, "\"document_base64\" (%s): %s", extract_kind_name(k), why);
+    return -1;
+}
+
+/* The document: the "document" text or the text of "document_base64", one of them. */
+static const char *document(request *r, const cJSON *j, char *err, size_t errlen)
+{
+    const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(j, "document_base64");
+    if (!b64 && !cJSON_HasObjectItem(j, "document")) {
+        snprintf(err, errlen, "missing field \"document\" (or \"document_base64\")");
+        return NULL;
+    }
+    if (!b64) return text_field(j, "document", err, errlen);
+    if (cJSON_HasObjectItem(j, "document")) {
+        snprintf(err, errlen, "give \"document\" or \"document_base64\", not both");
+        return NULL;
+    }
+    return extract_field(r, b64, err, errlen) == 0 ? r->extracted : NULL;
+}
+
 bool request_has_nul(const char *body, size_t len)
 {
     if (memchr(body, '\0', len)) return true;
@@ -143,7 +186,7 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
     else if (!cJSON_IsObject(j))
         snprintf(err, errlen, "the body must be a JSON object");
     else
-        ok = (r->document = text_field(j, "document", err, errlen)) &&
+        ok = (r->document = document(r, j, err, errlen)) &&
              (r->query = text_field(j, "query", err, errlen)) &&
              request_settings(defaults, cJSON_GetObjectItemCaseSensitive(j, "mode"),
                               cJSON_GetObjectItemCaseSensitive(j, "options"), &r->options, err,
@@ -153,6 +196,7 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
         return 0;
     }
     cJSON_Delete(j);
+    free(r->extracted);
     *r = (request){0};
     return 400;
 }
@@ -160,5 +204,6 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
 void request_free(request *r)
 {
     cJSON_Delete(r->json);
+    free(r->extracted);
     *r = (request){0};
 }

@@ -12,8 +12,9 @@
 #include <stddef.h>
 
 typedef struct request {
-    const char *document; /* checked text (wim_check_text), owned by json */
-    const char *query;    /* the same */
+    const char *document; /* checked text (wim_check_text), owned by json or extracted */
+    char *extracted;      /* the text of "document_base64" (a file's bytes), or NULL */
+    const char *query;    /* checked text, owned by json */
     wim_options options;  /* the defaults with the request's mode and options */
     struct cJSON *json;   /* the parsed body; NULL when it was refused */
 } request;
