@@ -80,6 +80,37 @@ static void test_document_as_a_part(void **state)
     chat_request_free(&r);
 }
 
+/* OpenAI's file part: a file's bytes as a data URL, read for their text. */
+static void test_document_as_a_file(void **state)
+{
+    (void)state;
+    chat_request r = read_ok(
+        "{\"messages\": [{\"role\": \"user\", \"content\": ["
+        "{\"type\": \"file\", \"file\": {\"filename\": \"page.html\", \"file_data\": "
+        "\"data:text/html;base64,PCFkb2N0eXBlIGh0bWw+PGh0bWw+PGhlYWQ+PHRpdGxlPlQ8L3RpdGxlPjwvaGVh"
+        "ZD48Ym9keT48cD5UaGUgbG9uZyBwYWdlLCByZWFkLjwvcD48c2NyaXB0PnZhciB4Ozwvc2NyaXB0PjwvYm9keT48L2"
+        "h"
+        "0bWw+\"}},"
+        "{\"type\": \"text\", \"text\": \"What is it?\"}]}]}");
+    assert_non_null(strstr(r.document, "The long page, read."));
+    assert_null(strstr(r.document, "var x"));
+    assert_string_equal(r.query, "What is it?");
+    chat_request_free(&r);
+    char err[640];
+    unsigned status = read_body("{\"messages\": [{\"role\": \"user\", \"content\": ["
+                                "{\"type\": \"file\", \"file\": {\"file_data\": \"@@@\"}}]}]}",
+                                &r, err, sizeof err);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(err, "messages[0].content[0] is not base64"));
+    chat_request_free(&r);
+    status = read_body("{\"messages\": [{\"role\": \"user\", \"content\": ["
+                       "{\"type\": \"file\", \"file\": {\"file_id\": \"f1\"}}]}]}",
+                       &r, err, sizeof err);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(err, "needs \"file_data\""));
+    chat_request_free(&r);
+}
+
 /* An earlier turn holds it; the last user turn asks; assistant turns never hold it. */
 static void test_document_in_an_earlier_turn(void **state)
 {
@@ -215,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_document_in_the_system_turn),
         cmocka_unit_test(test_document_and_question_in_one_turn),
         cmocka_unit_test(test_document_as_a_part),
+        cmocka_unit_test(test_document_as_a_file),
         cmocka_unit_test(test_document_in_an_earlier_turn),
         cmocka_unit_test(test_threshold_decides),
         cmocka_unit_test(test_openai_fields_become_options),

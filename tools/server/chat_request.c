@@ -25,18 +25,24 @@
  * Strings made here, freed with the request
  * ========================================================================= */
 
-static char *own(chat_request *r, wim_strbuf *b)
+/* s (malloc'd, or NULL) freed with the request; s, or NULL out of memory. */
+static char *own_str(chat_request *r, char *s)
 {
-    char **more = realloc(r->owned, (size_t)(r->n_owned + 1) * sizeof *more);
+    char **more = s ? realloc(r->owned, (size_t)(r->n_owned + 1) * sizeof *more) : NULL;
     if (!more) {
-        wim_strbuf_free(b);
+        free(s);
         return NULL;
     }
     r->owned = more;
+    r->owned[r->n_owned++] = s;
+    return s;
+}
+
+static char *own(chat_request *r, wim_strbuf *b)
+{
     char *s = b->s ? b->s : strdup("");
     *b = (wim_strbuf){0};
-    if (s) r->owned[r->n_owned++] = s;
-    return s;
+    return own_str(r, s);
 }
 
 static char *own_copy(chat_request *r, const char *text, size_t len)
@@ -50,8 +56,31 @@ static char *own_copy(chat_request *r, const char *text, size_t len)
  * Messages
  * ========================================================================= */
 
+/* OpenAI's file part, {"type": "file", "file": {"filename", "file_data":
+ * "data:application/pdf;base64,..."}}: the file's text (text, PDF or HTML). */
+static const char *file_text(chat_request *r, const cJSON *part, int i, int k, char *err,
+                             size_t errlen)
+{
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(part, "file");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(file, "file_data");
+    if (!cJSON_IsString(data)) {
+        snprintf(err, errlen,
+                 "messages[%d].content[%d].file needs \"file_data\" (uploaded files' ids are "
+                 "not kept here)",
+                 i, k);
+        return NULL;
+    }
+    const char *b64 = data->valuestring;
+    const char *comma = strncmp(b64, "data:", 5) == 0 ? strchr(b64, ',') : NULL;
+    if (comma) b64 = comma + 1;
+    char what[64];
+    snprintf(what, sizeof what, "messages[%d].content[%d]", i, k);
+    return own_str(r, request_file_text(what, b64, strlen(b64), err, errlen));
+}
+
 /* The text of a content part; NULL with the reason when it has none we read. */
-static const char *part_text(const cJSON *part, int i, int k, char *err, size_t errlen)
+static const char *part_text(chat_request *r, const cJSON *part, int i, int k, char *err,
+                             size_t errlen)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
@@ -59,10 +88,11 @@ static const char *part_text(const cJSON *part, int i, int k, char *err, size_t 
         snprintf(err, errlen, "messages[%d].content[%d] needs a \"type\"", i, k);
         return NULL;
     }
+    if (strcmp(type->valuestring, "file") == 0) return file_text(r, part, i, k, err, errlen);
     if (strcmp(type->valuestring, "text") != 0) {
         snprintf(err, errlen,
                  "messages[%d].content[%d]: parts of type \"%.40s\" are not read here "
-                 "(text only)",
+                 "(text and file only)",
                  i, k, type->valuestring);
         return NULL;
     }
@@ -78,12 +108,13 @@ static const char *part_text(const cJSON *part, int i, int k, char *err, size_t 
 typedef struct place {
     int msg, part;
     size_t len;
+    const char *text;
 } place;
 
 static void consider(place *best, int msg, int part, const char *text)
 {
     size_t len = strlen(text);
-    if (len > best->len) *best = (place){msg, part, len};
+    if (len > best->len) *best = (place){msg, part, len, text};
 }
 
 /* A turn's content: a string, an array of text parts (joined by blank lines),
@@ -106,7 +137,7 @@ static const char *content_text(chat_request *r, const cJSON *m, int i, bool may
     const cJSON *part;
     cJSON_ArrayForEach(part, content)
     {
-        const char *text = part_text(part, i, k, err, errlen);
+        const char *text = part_text(r, part, i, k, err, errlen);
         if (!text) {
             wim_strbuf_free(&joined);
             return NULL;
@@ -179,7 +210,7 @@ static int last_user(const chat_request *r)
     return -1;
 }
 
-/* The words of a turn's parts but part `skip`, joined by blank lines. */
+/* The words of a turn's text parts but part `skip`, joined by blank lines. */
 static const char *other_parts(chat_request *r, const cJSON *m, int skip)
 {
     wim_strbuf b = {0};
@@ -188,7 +219,7 @@ static const char *other_parts(chat_request *r, const cJSON *m, int skip)
     cJSON_ArrayForEach(part, cJSON_GetObjectItemCaseSensitive(m, "content"))
     {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-        if (k++ == skip || blank(text->valuestring)) continue;
+        if (k++ == skip || !cJSON_IsString(text) || blank(text->valuestring)) continue;
         if (b.len) wim_strbuf_puts(&b, "\n\n");
         wim_strbuf_puts(&b, text->valuestring);
     }
@@ -215,12 +246,7 @@ static void find_document(chat_request *r, const cJSON *msgs, place best)
     int u = last_user(r);
     if (!best.len || u < 0) return;
     const cJSON *m = cJSON_GetArrayItem(msgs, best.msg);
-    const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-    const char *text =
-        best.part < 0
-            ? content->valuestring
-            : cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(content, best.part), "text")
-                  ->valuestring;
+    const char *text = best.text;
     if (best.msg != u) {
         r->document = text;
         r->query = r->msgs[u].content;
@@ -343,7 +369,7 @@ static int read_wim(chat_request *r, const wim_options *defaults, const cJSON *w
 static int read_body(chat_request *r, const cJSON *j, const wim_options *defaults, char *err,
                      size_t errlen)
 {
-    place best = {-1, -1, 0};
+    place best = {-1, -1, 0, NULL};
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
     if (read_wim(r, defaults, cJSON_GetObjectItemCaseSensitive(j, "wim"), err, errlen) != 0 ||
         sampling(r, j, err, errlen) != 0 || read_stream(r, j, err, errlen) != 0 ||

@@ -116,26 +116,31 @@ static const char *text_field(const cJSON *j, const char *name, char *err, size_
     return v->valuestring;
 }
 
-/* "document_base64": a file's bytes (text, PDF or HTML, told by content),
- * decoded and its text extracted into r->extracted; 0, or -1 with the reason. */
+char *request_file_text(const char *what, const char *b64, size_t len, char *err, size_t errlen)
+{
+    char *bytes, *text = NULL, why[400];
+    size_t n, text_len;
+    if (base64_decode(b64, len, &bytes, &n, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s is %s", what, why);
+        return NULL;
+    }
+    extract_kind k = extract_kind_of(bytes, n);
+    if (extract_text(bytes, n, &text, &text_len, why, sizeof why) != 0)
+        snprintf(err, errlen, "%s (%s): %s", what, extract_kind_name(k), why);
+    free(bytes);
+    return text;
+}
+
+/* "document_base64" into r->extracted; 0, or -1 with the reason. */
 static int extract_field(request *r, const cJSON *v, char *err, size_t errlen)
 {
     if (!cJSON_IsString(v)) {
         snprintf(err, errlen, "\"document_base64\" must be a string");
         return -1;
     }
-    char *bytes, why[400];
-    size_t n, text_len;
-    if (base64_decode(v->valuestring, strlen(v->valuestring), &bytes, &n, why, sizeof why) != 0) {
-        snprintf(err, errlen, "\"document_base64\" is %s", why);
-        return -1;
-    }
-    extract_kind k = extract_kind_of(bytes, n);
-    int rc = extract_text(bytes, n, &r->extracted, &text_len, why, sizeof why);
-    free(bytes);
-    if (rc == 0) return 0;
-    snprintf(err, errlen, "\"document_base64\" (%s): %s", extract_kind_name(k), why);
-    return -1;
+    r->extracted = request_file_text("\"document_base64\"", v->valuestring, strlen(v->valuestring),
+                                     err, errlen);
+    return r->extracted ? 0 : -1;
 }
 
 /* The document: the "document" text or the text of "document_base64", one of them. */

@@ -35,6 +35,11 @@ void request_free(request *r);
 int request_settings(const wim_options *defaults, const struct cJSON *mode,
                      const struct cJSON *options, wim_options *o, char *err, size_t errlen);
 
+/* The text of a file sent in base64 (b64[0..len)): text, PDF or HTML, told by
+ * content (tools/common/extract.h). malloc'd, or NULL with a one-line reason in
+ * err that names the field as what. */
+char *request_file_text(const char *what, const char *b64, size_t len, char *err, size_t errlen);
+
 /* A NUL in the body, a byte or a \u0000 escape: cJSON would end the string
  * there and drop the rest without a word, so it is refused instead. */
 bool request_has_nul(const char *body, size_t len);
