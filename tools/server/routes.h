@@ -23,6 +23,7 @@ typedef struct server {
     const char *web_dir; /* the page's files */
     long max_doc_tokens; /* 0 = the context decides */
     size_t max_body;     /* bytes */
+    const char *replica; /* its name among several behind a proxy, or NULL */
     int parallel;
 } server;
 
