@@ -28,7 +28,7 @@ install_packages() {
   # WIM_NO_APT=1: the libraries come from elsewhere (found by pkg-config), e.g. offline
   [ -n "${WIM_NO_APT:-}" ] && return
   local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
-              libmicrohttpd-dev libcmocka-dev libxxhash-dev gnuplot-nox chromium
+              libmicrohttpd-dev libcmocka-dev libxxhash-dev gnuplot-nox chromium nginx
               clang libclang-rt-dev) missing=()
   command -v npm >/dev/null || want+=(npm)
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
