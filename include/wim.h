@@ -85,6 +85,9 @@ typedef struct wim_model_params {
     int n_gpu_layers; /* layers to offload; 0 = CPU only */
     bool use_mmap;    /* map the file instead of reading it (true) */
     bool use_mlock;   /* keep the weights in RAM, never swapped (false) */
+    /* llama.cpp RPC servers whose devices take layers too, "HOST:PORT,..." (NULL:
+     * none); needs llama.cpp built with GGML_RPC=ON (docs/deploy.md) */
+    const char *rpc_servers;
 } wim_model_params;
 
 typedef struct wim_options {

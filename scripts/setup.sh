@@ -29,7 +29,7 @@ install_packages() {
   [ -n "${WIM_NO_APT:-}" ] && return
   local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
               libmicrohttpd-dev libcmocka-dev libxxhash-dev libpoppler-glib-dev libxml2-dev
-              libcairo2-dev qpdf gnuplot-nox chromium
+              libcairo2-dev qpdf gnuplot-nox chromium nginx
               clang libclang-rt-dev) missing=()
   command -v npm >/dev/null || want+=(npm)
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

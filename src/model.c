@@ -110,6 +110,7 @@ wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err
 {
     if (check_model_file(path, err, errlen) != 0) return NULL;
     struct llama_model_params mp = wim_llama_model_params(p);
+    if (p && p->rpc_servers && wim_rpc_add_servers(p->rpc_servers, err, errlen) != 0) return NULL;
     last_error[0] = '\0';
     struct llama_model *lm = llama_model_load_from_file(path, mp);
     if (!lm) {

@@ -29,6 +29,11 @@ typedef struct wim_tokens {
  * which crashes, it keeps them in plain buffers. Initialises the backends. */
 struct llama_model_params wim_llama_model_params(const wim_model_params *p);
 
+/* Makes the devices of llama.cpp RPC servers ("HOST:PORT,...") devices of
+ * this process, for the next model loaded to offload layers to (src/rpc.c).
+ * 0, or -1 with a one-line reason in err. */
+int wim_rpc_add_servers(const char *servers, char *err, size_t errlen);
+
 /* Appends the tokens of text. parse_special turns chat markers into special
  * tokens: only for our own templates and headers, never for user text. */
 int wim_tokens_add_text(const wim_model *m, wim_tokens *t, const char *text, size_t len,

@@ -108,6 +108,10 @@ static void test_bad_model(void **state)
     snprintf(args, sizeof args, "-m %s -f %s -q q", path_in_dir("truncated.gguf"),
              path_in_dir("doc.txt"));
     expect_error(args, "cannot load model");
+    /* RPC servers: without llama.cpp's RPC backend, refused for that; with it,
+     * port 1 takes no connection (its client would abort the process) */
+    snprintf(args, sizeof args, "-m %s -f %s -q q --rpc 127.0.0.1:1", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "--rpc: ");
 }
 
 static void expect_doc_error(const char *doc, const char *query, const char *needle)
@@ -143,6 +147,7 @@ static void test_bad_flags(void **state)
                  "--segment-tokens: needs a whole number from 1");
     expect_error("-m x.gguf -f y --mode fast -q q", "--mode: unknown value 'fast'");
     expect_error("-m x.gguf -f y -q", "-q needs a value");
+    expect_error("-m x.gguf -f y -q q --rpc", "--rpc needs a value");
     expect_error("-f y -q q", "no model given");
     expect_error("-m x.gguf -f y -q q --schedule eager", "--schedule: unknown value 'eager'");
     expect_error("-m x.gguf -f y -q q --fixed_length", "unknown option '--fixed_length'");

@@ -73,6 +73,8 @@ const char args_engine_usage[] =
     "                             RoPE scaling past the trained context (the model's)\n"
     "      --rope-scale N         context scaling factor for it (the model's)\n"
     "  -ngl, --n-gpu-layers N     layers to offload to the GPU (0)\n"
+    "      --rpc HOST:PORT,...    llama.cpp rpc-servers whose devices take layers too\n"
+    "                             (-ngl; a llama.cpp built with GGML_RPC=ON)\n"
     "      --no-mmap              read the model into memory instead of mapping it\n"
     "      --mlock                keep the model in RAM, never swapped\n"
     "prompts:\n"
@@ -109,6 +111,12 @@ bool args_engine(int argc, char **argv, int *i, wim_options *o, wim_model_params
     const char *value = *i + 1 < argc ? argv[*i + 1] : NULL;
     if (strcmp(arg, "--no-mmap") == 0 || strcmp(arg, "--mlock") == 0) {
         *(arg[2] == 'n' ? &mp->use_mmap : &mp->use_mlock) = arg[2] != 'n';
+        return true;
+    }
+    if (strcmp(arg, "--rpc") == 0) {
+        if (!value) args_die("%s needs a value", arg);
+        mp->rpc_servers = value;
+        *i += 1;
         return true;
     }
     if (strcmp(arg, "-ngl") == 0 || strcmp(arg, "--n-gpu-layers") == 0) {

@@ -20,7 +20,7 @@
 #include <time.h>
 
 struct openai_reply {
-    char id[40], model[256];
+    char id[64], model[256]; /* "chatcmpl-" and the reading's id; the model file's name */
     long created;
     bool stream, include_usage;
     char **stops; /* copied */

@@ -37,7 +37,7 @@ typedef struct word {
 
 struct reading {
     readings *rs;
-    char id[24];
+    char id[48];
     char *document, *query; /* what is read and asked; NULL for a chat */
     wim_message *msgs;      /* a chat's conversation, copied; NULL for a reading */
     int n_msgs;
@@ -68,6 +68,7 @@ struct readings {
     reading *head, *tail; /* the queue */
     reading **all;        /* every live reading, for finding by id */
     int n_all;
+    char id_prefix[READINGS_MAX_REPLICA + 3]; /* "r", or "NAME-r" for a named replica */
     unsigned long next_id;
     bool stopping;
 };
@@ -90,7 +91,7 @@ static void append(reading *r, const char *json)
 /* The server's own event: the reading's id and place in the queue. */
 static void tell_position(reading *r)
 {
-    char json[96];
+    char json[128];
     snprintf(json, sizeof json, "{\"event\":\"request\",\"id\":\"%s\",\"position\":%d}", r->id,
              r->position);
     append(r, json);
@@ -259,11 +260,13 @@ static void *worker(void *arg)
  * The queue
  * ========================================================================= */
 
-readings *readings_start(wim_pool *pool, int n_workers, int max_queued)
+readings *readings_start(wim_pool *pool, int n_workers, int max_queued, const char *replica)
 {
     readings *rs = calloc(1, sizeof *rs);
     if (!rs) return NULL;
     rs->pool = pool;
+    snprintf(rs->id_prefix, sizeof rs->id_prefix, "%s%sr", replica ? replica : "",
+             replica ? "-" : "");
     rs->max_queued = max_queued;
     pthread_mutex_init(&rs->lock, NULL);
     pthread_cond_init(&rs->work, NULL);
@@ -378,7 +381,7 @@ static reading *enqueue(readings *rs, reading *r)
     }
     rs->all = all;
     rs->all[rs->n_all++] = r;
-    snprintf(r->id, sizeof r->id, "r%lu", ++rs->next_id);
+    snprintf(r->id, sizeof r->id, "%s%lu", rs->id_prefix, ++rs->next_id);
     r->refs = 3;         /* the registry, the queue, the caller */
     r->streaming = true; /* from the start: a reading that fails at once keeps its events */
     if (rs->tail)

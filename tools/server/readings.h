@@ -15,9 +15,14 @@
 typedef struct reading reading;
 typedef struct readings readings;
 
+/* The longest replica name, in bytes. */
+enum { READINGS_MAX_REPLICA = 16 };
+
 /* Starts n_workers threads reading, each in a slot of pool. max_queued
- * readings may wait beyond those being read. */
-readings *readings_start(wim_pool *pool, int n_workers, int max_queued);
+ * readings may wait beyond those being read. Ids are r1, r2, ...; with a
+ * replica name (NULL for none) NAME-r1, NAME-r2, ..., so that a proxy in front
+ * of several servers can send a reading's requests to the one that has it. */
+readings *readings_start(wim_pool *pool, int n_workers, int max_queued, const char *replica);
 /* Stops the workers (a reading in progress is stopped and finished first) and
  * ends every stream, so that connections waiting on them can close. */
 void readings_stop(readings *rs);

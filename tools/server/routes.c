@@ -328,6 +328,7 @@ static enum MHD_Result health(const server *sv, struct MHD_Connection *c)
     readings_count(sv->rs, &now, &queued);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", "ok");
+    if (sv->replica) cJSON_AddStringToObject(j, "replica", sv->replica);
     cJSON_AddNumberToObject(j, "reading", now);
     cJSON_AddNumberToObject(j, "queued", queued);
     wim_pool_stats st;
@@ -353,6 +354,7 @@ static enum MHD_Result models(const server *sv, struct MHD_Connection *c)
     cJSON_AddStringToObject(m, "description", info.description);
     cJSON_AddNumberToObject(m, "n_ctx_train", info.n_ctx_train);
     cJSON_AddNumberToObject(m, "parallel", sv->parallel);
+    if (sv->replica) cJSON_AddStringToObject(m, "replica", sv->replica);
     return send_json(c, 200, j);
 }
 

@@ -24,6 +24,7 @@ typedef struct server {
     long max_doc_tokens; /* 0 = the context decides */
     size_t max_body;     /* bytes */
     long min_doc_tokens; /* chat: a document this long is read with WiM */
+    const char *replica; /* its name among several behind a proxy, or NULL */
     int parallel;
     long started; /* when the server started, seconds since 1970 (the model's "created") */
 } server;

@@ -4,7 +4,8 @@
  * (docs/server.md).
  *
  *   wim-server -m MODEL.gguf [--host 127.0.0.1] [--port 8080] [--parallel 2]
- *              [--queue 16] [--api-key KEY] [--max-doc-tokens N] [engine flags]
+ *              [--queue 16] [--api-key KEY] [--max-doc-tokens N] [--replica NAME]
+ *              [engine flags]
  */
 #include "args.h"
 #include "readings.h"
@@ -28,6 +29,7 @@ enum { MAX_CONNECTIONS = 256, MAX_PER_ADDRESS = 64, HEADER_DEADLINE_S = 15, IDLE
 
 typedef struct settings {
     const char *model_path, *host, *api_key, *api_key_file, *web_dir;
+    const char *replica; /* --replica NAME, or NULL */
     int port, parallel, queue;
     long max_doc_tokens, max_body, min_doc_tokens;
     wim_options o;
@@ -57,10 +59,25 @@ static const char usage_head[] =
     "                             longer with WiM; shorter chats go to the model as\n"
     "                             they are (the segment size)\n"
     "      --web DIR              the page's files (" WIM_WEB_DIR ")\n"
+    "      --replica NAME         this server's name among several behind a proxy: ids\n"
+    "                             become NAME-r1, NAME-r2, ... (docs/deploy.md)\n"
     "  -h, --help                 this text\n"
     "Environment: WIM_API_KEY, the key when no flag gives one.\n"
     "defaults for the requests' settings (-c: the shared context's cells, split among\n"
     "the --parallel readings; 0 = the model's trained context):\n";
+
+/* A replica's name goes into ids, and so into URLs and a proxy's routing
+ * rules: short, and nothing that needs escaping. */
+static void check_replica(const char *name)
+{
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789-_";
+    if (!name) return;
+    size_t n = strlen(name);
+    if (n < 1 || n > READINGS_MAX_REPLICA || strspn(name, allowed) != n)
+        args_die("--replica '%s' must be 1 to %d letters, digits, '-' or '_'", name,
+                 READINGS_MAX_REPLICA);
+}
 
 static void parse_args(settings *s, int argc, char **argv)
 {
@@ -82,6 +99,7 @@ static void parse_args(settings *s, int argc, char **argv)
                             : args_is(a, NULL, "--api-key")      ? &s->api_key
                             : args_is(a, NULL, "--api-key-file") ? &s->api_key_file
                             : args_is(a, NULL, "--web")          ? &s->web_dir
+                            : args_is(a, NULL, "--replica")      ? &s->replica
                                                                  : NULL;
         long *number = args_is(a, NULL, "--max-doc-tokens")        ? &s->max_doc_tokens
                        : args_is(a, NULL, "--max-body")            ? &s->max_body
@@ -105,6 +123,7 @@ static void parse_args(settings *s, int argc, char **argv)
         }
     }
     if (!s->model_path) args_die("no model given: use -m MODEL.gguf");
+    check_replica(s->replica);
 }
 
 /* The key's first line from path, kept for the server's life. */
@@ -171,11 +190,12 @@ int main(int argc, char **argv)
                  .max_doc_tokens = s.max_doc_tokens,
                  .max_body = (size_t)s.max_body,
                  .min_doc_tokens = s.min_doc_tokens >= 0 ? s.min_doc_tokens : s.o.segment_tokens,
+                 .replica = s.replica,
                  .parallel = s.parallel,
                  .started = (long)time(NULL)};
     sv.pool = wim_pool_new(m, &s.o, s.parallel, s.o.n_ctx, err, sizeof err);
     if (!sv.pool) args_die("%s", err);
-    sv.rs = readings_start(sv.pool, s.parallel, s.queue);
+    sv.rs = readings_start(sv.pool, s.parallel, s.queue, s.replica);
     if (!sv.rs) args_die("cannot start %d reading threads", s.parallel);
     sv.guard = guard_start(HEADER_DEADLINE_S);
     if (!sv.guard) args_die("cannot start the connection guard");
@@ -189,8 +209,9 @@ int main(int argc, char **argv)
         args_die("cannot listen on %s:%d (in use, or not allowed)", s.host, s.port);
     }
     const union MHD_DaemonInfo *bound = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    fprintf(stderr, "wim-server: listening on http://%s:%d/ (%s, %d at once)\n", s.host,
-            bound ? bound->port : s.port, sv.model_name, s.parallel);
+    fprintf(stderr, "wim-server: listening on http://%s:%d/ (%s, %d at once%s%s)\n", s.host,
+            bound ? bound->port : s.port, sv.model_name, s.parallel, s.replica ? ", replica " : "",
+            s.replica ? s.replica : "");
     int sig;
     sigwait(&quit, &sig);
     fprintf(stderr, "wim-server: stopping\n");
