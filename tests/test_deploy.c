@@ -349,6 +349,29 @@ static void test_readings_are_spread_and_their_requests_routed(void **state)
     }
 }
 
+/* OpenAI's endpoint through nginx: answered by a replica, whose reading its
+ * id then reaches through nginx too. */
+static void test_chat_completions_through_nginx(void **state)
+{
+    (void)state;
+    http_answer a = http(port, "POST", "/v1/chat/completions", NULL,
+                         "{\"model\": \"any\", \"max_tokens\": 3, \"messages\": "
+                         "[{\"role\": \"user\", \"content\": \"Hello\"}]}");
+    if (a.status != 200) fail_msg("%d: %s", a.status, a.body);
+    cJSON *j = cJSON_Parse(a.body);
+    assert_string_equal(cJSON_GetObjectItem(j, "object")->valuestring, "chat.completion");
+    const char *id = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "wim"), "id")->valuestring;
+    assert_true(strncmp(id, "a-r", 3) == 0 || strncmp(id, "b-r", 3) == 0);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/wim/%s", id);
+    http_answer st = http(port, "GET", path, NULL, NULL);
+    assert_int_equal(st.status, 200);
+    assert_non_null(strstr(st.body, id));
+    free(st.body);
+    cJSON_Delete(j);
+    free(a.body);
+}
+
 static void test_a_dead_replica_is_passed_over(void **state)
 {
     (void)state;
@@ -383,6 +406,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readings_are_spread_and_their_requests_routed),
+        cmocka_unit_test(test_chat_completions_through_nginx),
         cmocka_unit_test(test_a_dead_replica_is_passed_over),
         cmocka_unit_test(test_a_bad_replica_name_is_refused),
     };
