@@ -361,7 +361,7 @@ void openai_reply_free(openai_reply *o)
 
 void openai_feed(openai_reply *o, const char *bytes, size_t n)
 {
-    wim_strbuf_append(&o->in, bytes, n);
+    if (!n || !wim_strbuf_append(&o->in, bytes, n)) return; /* nothing new (or no memory) */
     size_t at = 0;
     for (char *end; !o->over && (end = strstr(o->in.s + at, "\n\n"));
          at = (size_t)(end + 2 - o->in.s)) {
@@ -383,6 +383,7 @@ void openai_feed(openai_reply *o, const char *bytes, size_t n)
 size_t openai_take(openai_reply *o, char *buf, size_t cap)
 {
     size_t n = o->out.len - o->out_at < cap ? o->out.len - o->out_at : cap;
+    if (!n) return 0;
     memcpy(buf, o->out.s + o->out_at, n);
     o->out_at += n;
     if (o->out_at == o->out.len) {
