@@ -306,13 +306,15 @@ void wim_span_pages(const char *text, size_t len, wim_span sp, int *first, int *
 {
     *first = *last = 0;
     if (!memchr(text, '\f', len)) return;
-    size_t a = sp.start, b = sp.start + sp.len;
+    /* within the text, whatever span the caller gives */
+    size_t start = sp.start < len ? sp.start : len;
+    size_t a = start, b = sp.len < len - start ? start + sp.len : len;
     while (a < b && text[a] && strchr(" \t\r\n\f\v", text[a]))
         a++;
     while (b > a && text[b - 1] && strchr(" \t\r\n\f\v", text[b - 1]))
         b--;
     if (a == b) { /* all whitespace: the page where it starts */
-        a = sp.start;
+        a = start;
         b = a + 1;
     }
     *first = page_at(text, a);

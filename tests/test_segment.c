@@ -287,8 +287,8 @@ static void test_span_pages_count_form_feeds_and_skip_the_edges(void **state)
         int first, last;
     } cases[] = {
         {"no pages here", {0, 13}, 0, 0},
-        {"a\fb c\f\fd", {0, 11}, 1, 4},
-        {"a\fb c\f\fd", {2, 9}, 2, 4},
+        {"a\fb c\f\fd", {0, 8}, 1, 4},
+        {"a\fb c\f\fd", {2, 6}, 2, 4},
         {"a\fb c\f\fd", {1, 2}, 2, 2}, /* "\fb": the feed before b is page 1's end */
         {"a\fb c\f\fd", {4, 3}, 2, 2}, /* "c\f\f" */
         {"a\fb c\f\fd", {1, 1}, 1, 1}, /* a feed alone is on the page it ends */
