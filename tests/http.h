@@ -175,6 +175,31 @@ static inline cJSON *sse_until(sse *s, const char *event)
 
 /* ---- the server ---- */
 
+/* Until process pid listens on port: true; false when it exits first or 30 s pass. */
+static inline bool wait_listening(pid_t pid, int port)
+{
+    for (int i = 0; i < 300; i++) {
+        int fd = connect_to(port), st;
+        if (fd >= 0) {
+            close(fd);
+            return true;
+        }
+        if (waitpid(pid, &st, WNOHANG) == pid) return false; /* it said why on stderr */
+        struct timespec t = {0, 100 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    return false;
+}
+
+/* Readings in llm mode of a one-line document: a long one of at least 200
+ * steps (on a server slowed by WIM_TEST_SLOW_MS, far past any test) and a short one. */
+static const char long_reading[] =
+    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 200, "
+    "\"fixed_length\": true}, \"document\": \"Barge 1 brought rye to Orrin.\"}";
+static const char short_reading[] =
+    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 2}, "
+    "\"document\": \"Barge 2 brought salt to Orrin.\"}";
+
 /* Starts wim-server with these extra arguments; its pid. Waits until it answers. */
 static inline pid_t start_server(const char *bin, const char *model, int port,
                                  const char *const *extra)
@@ -193,15 +218,7 @@ static inline pid_t start_server(const char *bin, const char *model, int port,
         execv(bin, (char *const *)argv);
         _exit(127);
     }
-    for (int i = 0; i < 300; i++) { /* until it listens, at most 30 s */
-        int fd = connect_to(port);
-        if (fd >= 0) {
-            close(fd);
-            return pid;
-        }
-        struct timespec t = {0, 100 * 1000 * 1000};
-        nanosleep(&t, NULL);
-    }
+    if (wait_listening(pid, port)) return pid;
     kill(pid, SIGKILL);
     return -1;
 }

@@ -19,19 +19,12 @@
 #include <cmocka.h>
 
 #include "http.h"
+#include "tool.h"
 
 #include <ftw.h>
 #include <sys/stat.h>
 
 enum { READINGS = 10 };
-
-/* At least 200 steps: 40 s at 200 ms a step, far past the test. */
-static const char long_reading[] =
-    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 200, "
-    "\"fixed_length\": true}, \"document\": \"Barge 1 brought rye to Orrin.\"}";
-static const char short_reading[] =
-    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 2}, "
-    "\"document\": \"Barge 2 brought salt to Orrin.\"}";
 
 static char prefix[64];    /* nginx's temporary prefix */
 static int port_a, port_b; /* the replicas'; nginx's is http.h's port */
@@ -53,19 +46,6 @@ static const char *find_nginx(void)
         if (access(path, X_OK) == 0) return path;
     }
     return NULL;
-}
-
-static char *slurp_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *text = malloc((size_t)n + 1);
-    text[fread(text, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return text;
 }
 
 /* text (freed) with every `from` replaced by `to`, and how many there were. */
@@ -100,7 +80,7 @@ static bool write_file(const char *path, const char *text)
  * rest of a configuration, all of it inside prefix. */
 static bool write_confs(void)
 {
-    char *site = slurp_file(WIM_SOURCE_DIR "/docs/deploy/nginx.conf");
+    char *site = tool_read_file(WIM_SOURCE_DIR "/docs/deploy/nginx.conf");
     if (!site) return false;
     const struct {
         const char *from;
@@ -147,17 +127,7 @@ static pid_t start_nginx(const char *bin)
         execl(bin, "nginx", "-p", prefix, "-c", conf, "-e", "stderr", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 300; i++) { /* until it listens, at most 30 s */
-        int fd = connect_to(port);
-        if (fd >= 0) {
-            close(fd);
-            return pid;
-        }
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) return -1; /* it said why on stderr */
-        struct timespec t = {0, 100 * 1000 * 1000};
-        nanosleep(&t, NULL);
-    }
+    if (wait_listening(pid, port)) return pid;
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     return -1;

@@ -35,19 +35,6 @@ static const char *in_dir(const char *name)
     return tool_path(dir, name);
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *text = malloc((size_t)n + 1);
-    text[fread(text, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return text;
-}
-
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -149,7 +136,7 @@ static void check_result_line(const cJSON *j)
 static void test_every_output_has_its_shape(void **state)
 {
     (void)state;
-    char *results = read_text(in_dir("out/results.jsonl"));
+    char *results = tool_read_file(in_dir("out/results.jsonl"));
     assert_non_null(results);
     assert_int_equal(count_lines(results), (2 + 2 + 1) * 3);
     int modes[3] = {0};
@@ -167,7 +154,7 @@ static void test_every_output_has_its_shape(void **state)
     free(results);
 
     /* the CSV: a header and one row per dataset x length x mode, 12 cells each */
-    char *csv = read_text(in_dir("out/summary.csv"));
+    char *csv = tool_read_file(in_dir("out/summary.csv"));
     assert_non_null(csv);
     assert_int_equal(strncmp(csv, "dataset,length,mode,examples,", 29), 0);
     assert_int_equal(count_lines(csv), 1 + 3 * 3);
@@ -178,12 +165,12 @@ static void test_every_output_has_its_shape(void **state)
         assert_int_equal(commas, 11);
     }
     free(csv);
-    char *md = read_text(in_dir("out/summary.md"));
+    char *md = tool_read_file(in_dir("out/summary.md"));
     assert_non_null(md);
     assert_non_null(strstr(md, "| dataset | length | mode |"));
     assert_int_equal(count_lines(md), 2 + 3 * 3);
     free(md);
-    char *png = read_text(in_dir("out/plot.png"));
+    char *png = tool_read_file(in_dir("out/plot.png"));
     assert_non_null(png);
     assert_memory_equal(png, "\x89PNG", 4);
     free(png);
@@ -193,14 +180,14 @@ static void test_every_output_has_its_shape(void **state)
 static void test_generated_files(void **state)
 {
     (void)state;
-    char *text = read_text(in_dir("needle.jsonl"));
+    char *text = tool_read_file(in_dir("needle.jsonl"));
     assert_int_equal(count_lines(text), 2);
     cJSON *j = cJSON_Parse(strtok(text, "\n"));
     assert_string_equal(cJSON_GetObjectItem(j, "id")->valuestring, "needle-300-0");
     assert_true(cJSON_IsString(cJSON_GetObjectItem(j, "target")));
     cJSON_Delete(j);
     free(text);
-    text = read_text(in_dir("cwe.jsonl"));
+    text = tool_read_file(in_dir("cwe.jsonl"));
     j = cJSON_Parse(strtok(text, "\n"));
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "target")));
     cJSON_Delete(j);
@@ -214,7 +201,7 @@ static void test_generated_files(void **state)
 static void test_rerun_resumes_without_repeating(void **state)
 {
     (void)state;
-    char *full = read_text(in_dir("out/results.jsonl"));
+    char *full = tool_read_file(in_dir("out/results.jsonl"));
     /* keep 11 whole lines and half of the 12th, as a crash would */
     char *cut = full;
     for (int i = 0; i < 11; i++)
@@ -223,7 +210,7 @@ static void test_rerun_resumes_without_repeating(void **state)
     char *partial = strndup(full, kept + 20);
     write_text(in_dir("out/results.jsonl"), partial);
     run_ok(eval_args(""));
-    char *again = read_text(in_dir("out/results.jsonl"));
+    char *again = tool_read_file(in_dir("out/results.jsonl"));
     assert_int_equal(count_lines(again), 15);
     assert_memory_equal(again, full, kept); /* finished lines untouched */
     /* every (dataset, id, mode) once */

@@ -24,14 +24,6 @@
 
 #define KEY "0123456789abcdef"
 
-/* A reading of at least 200 steps: with 500 ms each, far past the test. */
-static const char long_reading[] =
-    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 200, "
-    "\"fixed_length\": true}, \"document\": \"Barge 1 brought rye to Orrin.\"}";
-static const char short_reading[] =
-    "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 2}, "
-    "\"document\": \"Barge 2 brought salt to Orrin.\"}";
-
 static int restart(const char *const *extra)
 {
     if (server > 0) stop_server(server);

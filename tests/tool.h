@@ -16,7 +16,7 @@ typedef struct tool_result {
 } tool_result;
 
 /* dir/name in one of 8 rotating buffers, so a few can be used in one call. */
-static const char *tool_path(const char *dir, const char *name)
+static inline const char *tool_path(const char *dir, const char *name)
 {
     static char buf[8][512];
     static int next;
@@ -25,8 +25,22 @@ static const char *tool_path(const char *dir, const char *name)
     return p;
 }
 
+/* The whole file at path, NUL-terminated (malloc'd), or NULL when it cannot be opened. */
+static inline char *tool_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *text = malloc((size_t)n + 1);
+    text[fread(text, 1, (size_t)n, f)] = '\0';
+    fclose(f);
+    return text;
+}
+
 /* Removes a test's scratch folder and all in it; 0 on success. */
-static int tool_remove_dir(const char *dir)
+static inline int tool_remove_dir(const char *dir)
 {
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -34,7 +48,7 @@ static int tool_remove_dir(const char *dir)
 }
 
 /* Runs the shell command cmd, capturing what it writes on stdout. */
-static void tool_shell(tool_result *r, const char *cmd)
+static inline void tool_shell(tool_result *r, const char *cmd)
 {
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -46,7 +60,7 @@ static void tool_shell(tool_result *r, const char *cmd)
 
 /* Runs "program args" capturing stream 1 (stdout) or 2 (stderr); the other goes
  * to /dev/null. */
-static void tool_run(tool_result *r, const char *program, int stream, const char *args)
+static inline void tool_run(tool_result *r, const char *program, int stream, const char *args)
 {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s %s %s", program, args,
@@ -57,8 +71,8 @@ static void tool_run(tool_result *r, const char *program, int stream, const char
 /* Runs "program args", its stdout sent where redirect says ("> FILE"), and
  * checks that it fails with status 1 and exactly one line on stderr, starting
  * "NAME: error: " (NAME = the program's base name) and holding needle. */
-static void tool_expect_error_to(const char *program, const char *args, const char *redirect,
-                                 const char *needle)
+static inline void tool_expect_error_to(const char *program, const char *args, const char *redirect,
+                                        const char *needle)
 {
     static tool_result r;
     char prefix[128], cmd[4096];
@@ -73,7 +87,7 @@ static void tool_expect_error_to(const char *program, const char *args, const ch
 }
 
 /* The same with stdout thrown away. */
-static void tool_expect_error(const char *program, const char *args, const char *needle)
+static inline void tool_expect_error(const char *program, const char *args, const char *needle)
 {
     tool_expect_error_to(program, args, ">/dev/null", needle);
 }

@@ -10,17 +10,8 @@ cd "$(dirname "$0")"
 mkdir -p "$out"
 log=$out/server.log key=test-key-$$
 echo "$key" >"$out/key"
-"$server" -m "$model" --port 0 -t 1 -c 16384 --api-key-file "$out/key" 2>"$log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-url=
-for _ in $(seq 300); do # until it says where it listens, at most 30 s
-  url=$(grep -o 'http://[0-9.]*:[0-9]*' "$log" || true)
-  [ -n "$url" ] && break
-  kill -0 $pid 2>/dev/null || { echo "run.sh: wim-server did not start: $(cat "$log")" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "run.sh: wim-server did not start in 30 s" >&2; exit 1; }
+source ../serve.sh
+serve "$log" "$server" -m "$model" -t 1 -c 16384 --api-key-file "$out/key"
 
 # curl, as the README shows it: a streamed chat ends with [DONE]
 curl -sfN "$url/v1/chat/completions" -H "Authorization: Bearer $key" \
