@@ -59,6 +59,17 @@ static void test_document_and_question_in_one_turn(void **state)
     assert_string_equal(r.document, "Para one.\n\nPara two.");
     assert_string_equal(r.query, "Who wrote it?");
     chat_request_free(&r);
+    /* what follows the last blank line is blank as wim_check_text counts it (a
+     * vertical tab, a form feed): no question, so no document (found by fuzz_request) */
+    r = read_ok("{\"messages\": [{\"role\": \"user\", \"content\": "
+                "\"Para one.\\n\\nWhy?\\n\\n\\u000b\\n\"}]}");
+    assert_string_equal(r.document, "Para one.");
+    assert_string_equal(r.query, "Why?");
+    chat_request_free(&r);
+    r = read_ok("{\"messages\": [{\"role\": \"user\", \"content\": "
+                "\"Para one.\\n\\n\\u000b\\f\"}]}");
+    assert_null(r.document);
+    chat_request_free(&r);
     /* no blank line: nothing to split, so no document (a chat) */
     r = read_ok("{\"messages\": [{\"role\": \"user\", \"content\": \"Just a question?\"}]}");
     assert_null(r.document);

@@ -63,7 +63,7 @@ static void check_chat(const char *body, size_t len, const chat_request *r)
     check(!memchr(body, '\0', len) && r->n_msgs >= 1);
     for (int i = 0; i < r->n_msgs; i++)
         check(r->msgs[i].role && r->msgs[i].role[0] && r->msgs[i].content &&
-              (!r->msgs[i].content[strspn(r->msgs[i].content, " \t\r\n")] ||
+              (!r->msgs[i].content[strspn(r->msgs[i].content, " \t\r\n\f\v")] ||
                wim_check_text("message", r->msgs[i].content, strlen(r->msgs[i].content), err,
                               sizeof err) == 0));
     if (r->document)

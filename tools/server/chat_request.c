@@ -149,9 +149,12 @@ static const char *content_text(chat_request *r, const cJSON *m, int i, bool may
     return own(r, &joined);
 }
 
+/* What wim_check_text counts as blank: a text of these alone is empty. */
+static const char space[] = " \t\r\n\f\v";
+
 static bool blank(const char *text)
 {
-    return !text[strspn(text, " \t\r\n")];
+    return !text[strspn(text, space)];
 }
 
 static const char *role_of(const cJSON *m, int i, char *err, size_t errlen)
@@ -230,13 +233,13 @@ static const char *other_parts(chat_request *r, const cJSON *m, int skip)
 static void split_turn(chat_request *r, const char *text)
 {
     size_t len = strlen(text);
-    while (len && strchr(" \t\r\n", text[len - 1]))
+    while (len && strchr(space, text[len - 1]))
         len--;
     const char *gap = NULL;
     for (const char *p = text; (p = strstr(p, "\n\n")) && p < text + len; p++)
         gap = p;
     if (!gap) return;
-    const char *q = gap + strspn(gap, " \t\r\n");
+    const char *q = gap + strspn(gap, space);
     r->document = own_copy(r, text, (size_t)(gap - text));
     r->query = own_copy(r, q, len - (size_t)(q - text));
 }
