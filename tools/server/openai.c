@@ -195,8 +195,7 @@ static void send_content(openai_reply *o, size_t upto)
 
 static void answer_piece(openai_reply *o, const char *text)
 {
-    if (o->cut) return;
-    wim_strbuf_puts(&o->content, text);
+    if (o->cut || !*text || !wim_strbuf_puts(&o->content, text)) return;
     const char *stop = first_stop(o, o->content.s);
     if (stop) {
         o->content.len = (size_t)(stop - o->content.s);
