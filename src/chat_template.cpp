@@ -108,8 +108,10 @@ static std::string apply(const llama_model *model, const char *tmpl,
                 held += m.content + "\n\n";
                 continue;
             }
-            if (m.role == "user") m.content = held + m.content;
-            if (m.role == "user") held.clear();
+            if (m.role == "user") {
+                m.content = held + m.content;
+                held.clear();
+            }
             in.messages.push_back(m);
         }
         out = common_chat_templates_apply(tmpls.get(), in);

@@ -884,13 +884,12 @@ static int run_chat(wim_session *s)
 int wim_session_chat(wim_session *s, const wim_message *msgs, int n_msgs, wim_event_fn cb,
                      void *user)
 {
-    const char *last =
-        msgs && n_msgs > 0 && msgs[n_msgs - 1].content ? msgs[n_msgs - 1].content : "";
-    const char *const queries[1] = {last};
     if (!msgs || n_msgs < 1) {
         snprintf(s->err, sizeof s->err, "no messages");
         return -1;
     }
+    const char *last = msgs[n_msgs - 1].content;
+    const char *const queries[1] = {last ? last : ""};
     if (begin(s, queries, 1, cb, user) != 0) return -1;
     wim_mode mode = s->o.mode;
     s->o.mode = WIM_MODE_LLM; /* the conversation is read whole, as the llm baseline reads */

@@ -10,6 +10,7 @@
 #include <cairo.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 typedef struct pdf_bytes {
@@ -93,12 +94,12 @@ static inline int pdf_encrypt(const char *in, const char *out)
     return system(cmd);
 }
 
-/* A PDF of those pages encrypted by qpdf, its bytes (malloc'd), or NULL. dir is
- * a folder for the files qpdf reads and writes. */
-static inline char *pdf_make_encrypted(const char *dir, const char *const *pages, int n,
-                                       size_t *len)
+/* A PDF of those pages encrypted by qpdf, its bytes (malloc'd), or NULL; qpdf
+ * reads and writes files, in a folder of its own made and removed here. */
+static inline char *pdf_make_encrypted(const char *const *pages, int n, size_t *len)
 {
-    char plain[512], locked[512];
+    char dir[] = "/tmp/wim-pdf-XXXXXX", plain[64], locked[64];
+    if (!mkdtemp(dir)) return NULL;
     snprintf(plain, sizeof plain, "%s/plain.pdf", dir);
     snprintf(locked, sizeof locked, "%s/locked.pdf", dir);
     char *b = pdf_write(plain, pages, n) == 0 && pdf_encrypt(plain, locked) == 0
@@ -106,6 +107,7 @@ static inline char *pdf_make_encrypted(const char *dir, const char *const *pages
                   : NULL;
     remove(plain);
     remove(locked);
+    rmdir(dir);
     return b;
 }
 

@@ -67,7 +67,7 @@ static int setup(void **state)
     const char *const pages[] = {"Alpha page one.", "Bravo page two.", "Charlie page three."};
     if (pdf_write(path_in_dir("report.pdf"), pages, 3) != 0) return -1;
     size_t len;
-    char *pdf = pdf_make_encrypted(dir, pages, 3, &len);
+    char *pdf = pdf_make_encrypted(pages, 3, &len);
     if (!pdf) return -1;
     write_bytes("locked.pdf", pdf, len);
     free(pdf);

@@ -416,11 +416,15 @@ unsigned chat_request_read(const char *body, size_t len, const wim_options *defa
     return read_body(r, r->json, defaults, err, errlen) == 0 ? 0 : 400;
 }
 
+long chat_request_min_tokens(const chat_request *r, long min_doc_tokens)
+{
+    return r->min_doc_tokens >= 0 ? r->min_doc_tokens : min_doc_tokens;
+}
+
 bool chat_request_is_reading(const chat_request *r, int doc_tokens, long min_doc_tokens)
 {
     if (r->chat_only || !r->document) return false;
-    long min = r->min_doc_tokens >= 0 ? r->min_doc_tokens : min_doc_tokens;
-    return r->forced || doc_tokens >= min;
+    return r->forced || doc_tokens >= chat_request_min_tokens(r, min_doc_tokens);
 }
 
 void chat_request_free(chat_request *r)

@@ -39,6 +39,9 @@ typedef struct chat_request {
 unsigned chat_request_read(const char *body, size_t len, const wim_options *defaults,
                            chat_request *r, char *err, size_t errlen);
 
+/* The threshold in force: the request's wim.min_document_tokens, else the server's. */
+long chat_request_min_tokens(const chat_request *r, long min_doc_tokens);
+
 /* Whether it is a reading (document and query, in the mode of r->options) or
  * a chat (msgs), given the document's length in tokens and the server's
  * threshold: a document of at least that many tokens is read with WiM. */

@@ -281,15 +281,7 @@ static void on_error(openai_reply *o, const char *message)
 {
     o->status = strstr(message, "shutting down") ? 503 : 400;
     o->error = strdup(message);
-    if (o->stream) {
-        char *text = openai_error_json(o->status, message);
-        if (text) {
-            wim_strbuf_puts(&o->out, "data: ");
-            wim_strbuf_puts(&o->out, text);
-            wim_strbuf_puts(&o->out, "\n\n");
-        }
-        free(text);
-    }
+    if (o->stream) send_data(o, error_object(o->status, message));
     o->over = true;
 }
 

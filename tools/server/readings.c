@@ -167,8 +167,6 @@ static void append_error(reading *r, const char *message)
     cJSON_Delete(j);
 }
 
-/* What a finished reading keeps: its state and answer; the document now, and
- * the stream once no connection reads it (lock held). */
 static void free_msgs(reading *r)
 {
     for (int i = 0; r->msgs && i < r->n_msgs; i++) {
@@ -179,6 +177,8 @@ static void free_msgs(reading *r)
     r->msgs = NULL;
 }
 
+/* What a finished reading keeps: its state and answer; the document now, and
+ * the stream once no connection reads it (lock held). */
 static void shed(reading *r)
 {
     free(r->document);

@@ -109,14 +109,19 @@ static ssize_t stream_more(void *cls, uint64_t pos, char *buf, size_t max)
     }
 }
 
-/* The connection is gone: a client that left before the end stops the reading
- * (or gives up its place in the queue). */
+/* A connection is done with reading r: a client that left before the end
+ * stops it (or gives up its place in the queue); a finished one stays so. */
+static void let_go(reading *r)
+{
+    reading_stop(r);
+    reading_stream_end(r);
+    reading_release(r);
+}
+
 static void stream_closed(void *cls)
 {
     stream *st = cls;
-    reading_stop(st->r);
-    reading_stream_end(st->r);
-    reading_release(st->r);
+    let_go(st->r);
     openai_reply_free(st->reply);
     free(st);
 }
@@ -130,9 +135,7 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r, openai_
            : NULL;
     if (!resp) {
         free(st);
-        reading_stop(r);
-        reading_stream_end(r);
-        reading_release(r);
+        let_go(r);
         openai_reply_free(reply);
         return MHD_NO;
     }
@@ -195,9 +198,7 @@ static enum MHD_Result send_whole(struct MHD_Connection *c, reading *r, openai_r
     bool left = false;
     while (!openai_over(reply) && !(left = client_left(c)) && feed_reply(r, &at, reply))
         ;
-    if (left) reading_stop(r);
-    reading_stream_end(r);
-    reading_release(r);
+    let_go(r);
     unsigned status = 0;
     char *json = left ? NULL : openai_result(reply, &status);
     openai_reply_free(reply);
@@ -210,7 +211,7 @@ static enum MHD_Result send_whole(struct MHD_Connection *c, reading *r, openai_r
 /* A document long enough to read with WiM, or a chat for the model as it is. */
 static bool read_with_wim(const server *sv, const chat_request *q)
 {
-    long min = q->min_doc_tokens >= 0 ? q->min_doc_tokens : sv->min_doc_tokens;
+    long min = chat_request_min_tokens(q, sv->min_doc_tokens);
     size_t bytes = q->document ? strlen(q->document) : 0;
     /* a token is at least a byte: a shorter text need not be counted */
     int tokens = bytes >= (size_t)min || q->forced
@@ -240,9 +241,7 @@ static enum MHD_Result start_chat(const server *sv, struct MHD_Connection *c, co
     chat_request_free(&q);
     if (status) return send_error(c, status, "%s", err);
     if (!reply) {
-        reading_stop(r);
-        reading_stream_end(r);
-        reading_release(r);
+        let_go(r);
         return MHD_NO;
     }
     return streamed ? send_stream(c, r, reply) : send_whole(c, r, reply);
