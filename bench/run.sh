@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--quick] [-m MODEL.gguf] [--lengths "2048 4096 8192 16384 32768"]
 #                [--reps 3] [--segment-tokens 4096] [-t THREADS] [--out DIR] [--llama-bench]
-#                [--bin DIR] [-ngl N] [-- WIM FLAGS...]
+#                [--bin DIR] [-ngl N] [--schedules "llm wim-ovl ..."] [-- WIM FLAGS...]
 #
 # For each length it times, in alternating order within each round:
 #   llm          whole document, then the question
@@ -15,6 +15,8 @@
 #   ask-llm      a second llm question with the document's cache reused (--load-doc)
 # Margins, verdicts and answers run to their limits and every margin is kept
 # (--fixed-length --assume-relevant): the worst case, the same in every run.
+# --schedules times only those (llm always, for the ratios). Every run also
+# records its speculative decoding: tokens drafted and accepted, tokens a step.
 # Writes DIR/runs.csv (every run), DIR/summary.csv and DIR/summary.md (medians,
 # ratios to llm from the same rounds), DIR/time.png. Not a test: timings drift.
 # On a GPU: scripts/setup.sh --cuda, then bench/run.sh --bin build-cuda/bin -ngl 99.
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 model=models/qwen2-0.5b.gguf preset=qwen2-0.5b
 lengths="2048 4096 8192 16384" reps=3 threads=$(nproc) out=bench/out llama_bench="" seg=4096
-bin=build/bin ngl=0 extra=()
+bin=build/bin ngl=0 extra=() only=
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) model=build/models/tiny-qwen2.gguf preset=tiny-qwen2 lengths="1024 2048" seg=512 ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --llama-bench) llama_bench=1 ;;
     --bin) bin=$2; shift ;;
     -ngl) ngl=$2; shift ;;
+    --schedules) only=$2; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "bench: unknown option $1" >&2; exit 1 ;;
   esac
@@ -49,6 +52,12 @@ if [ ! -f "$model" ]; then
 fi
 mkdir -p "$out/docs"
 schedules="llm rag wim-seq wim-ovl wim-ovl-1p ask-wim ask-llm"
+if [ -n "$only" ]; then
+  for s in $only; do
+    [[ " $schedules " == *" $s "* ]] || { echo "bench: unknown schedule $s (one of: $schedules)" >&2; exit 1; }
+  done
+  schedules="llm $(echo " $only " | sed 's/ llm / /g')"
+fi
 q1="Which boat carried the most salt to Orrin?"
 q2="On which day was flax reported spoiled?"
 
@@ -87,11 +96,11 @@ run_one() {
   start_line=$(head -1 "$out/events.jsonl")
   field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | cut -d: -f2; }
   read -r wall user sys rss <"$out/time.txt"
-  echo "$len,$sched,$round,$wall,$user,$sys,$rss,$(field "$start_line" doc_tokens),$(field "$start_line" segments),$(field "$done_line" prefill_tokens),$(field "$done_line" prefill_ms),$(field "$done_line" decode_tokens),$(field "$done_line" decode_ms)" >>"$out/runs.csv"
+  echo "$len,$sched,$round,$wall,$user,$sys,$rss,$(field "$start_line" doc_tokens),$(field "$start_line" segments),$(field "$done_line" prefill_tokens),$(field "$done_line" prefill_ms),$(field "$done_line" decode_tokens),$(field "$done_line" decode_ms),$(field "$done_line" decode_steps),$(field "$done_line" draft_tokens),$(field "$done_line" draft_accepted)" >>"$out/runs.csv"
   echo "bench: $len tokens, $sched, round $round: ${wall}s wall, ${rss} KB" >&2
 }
 
-echo "length,schedule,round,wall_s,user_s,sys_s,rss_kb,doc_tokens,segments,prefill_tokens,prefill_ms,decode_tokens,decode_ms" >"$out/runs.csv"
+echo "length,schedule,round,wall_s,user_s,sys_s,rss_kb,doc_tokens,segments,prefill_tokens,prefill_ms,decode_tokens,decode_ms,decode_steps,draft_tokens,draft_accepted" >"$out/runs.csv"
 for len in $lengths; do prepare "$len"; done
 for round in $(seq 1 "$reps"); do
   for len in $lengths; do

@@ -20,22 +20,25 @@ NR == 1 { next }
     if ($11 > 0) rate[key] = rate[key] " " ($10 / ($11 / 1000))
     w[$1 "," $2 "," $3] = $4; rounds[$1 "," $2] = rounds[$1 "," $2] " " $3
     segs[$1] = $9; toks[$1] = $8
+    if ($14 > 0) tps[key] = tps[key] " " ($12 / $14)
+    drafted[key] = drafted[key] " " ($15 + 0); accepted[key] = accepted[key] " " ($16 + 0)
 }
 END {
-    print "length,doc_tokens,segments,schedule,wall_s,cpu_s,rss_mb,ratio_to_llm,prefill_tok_s" > (dir "/summary.csv")
+    print "length,doc_tokens,segments,schedule,wall_s,cpu_s,rss_mb,ratio_to_llm,prefill_tok_s,drafted,accepted,tokens_per_step" > (dir "/summary.csv")
     for (k = 1; k <= nk; k++) {
         split(keys[k], p, ","); len = p[1]; sched = p[2]
         n = split(rounds[keys[k]], r, " "); ratios = ""
         for (i = 1; i <= n; i++) { base = w[len ",llm," r[i]]; if (base > 0) ratios = ratios " " (w[keys[k] "," r[i]] / base) }
-        printf "%s,%s,%s,%s,%.1f,%.1f,%.0f,%.3f,%.1f\n", len, toks[len], segs[len], sched, median(wall[keys[k]]),
+        printf "%s,%s,%s,%s,%.1f,%.1f,%.0f,%.3f,%.1f,%d,%d,%.2f\n", len, toks[len], segs[len], sched, median(wall[keys[k]]),
             median(cpu[keys[k]]), median(rss[keys[k]]) / 1024, ratios == "" ? 0 : median(ratios),
-            rate[keys[k]] == "" ? 0 : median(rate[keys[k]]) >> (dir "/summary.csv")
+            rate[keys[k]] == "" ? 0 : median(rate[keys[k]]), median(drafted[keys[k]]), median(accepted[keys[k]]),
+            tps[keys[k]] == "" ? 0 : median(tps[keys[k]]) >> (dir "/summary.csv")
     }
 }' dir="$dir" "$dir/runs.csv"
 
 {
-  echo "| length | doc tokens | segments | schedule | wall s | cpu s | peak RSS MB | ratio to llm | prefill tok/s |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| length | doc tokens | segments | schedule | wall s | cpu s | peak RSS MB | ratio to llm | prefill tok/s | drafted | accepted | tokens a step |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   tail -n +2 "$dir/summary.csv" | awk -F, '{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }'
   if [ -f "$dir/llama-bench.csv" ]; then
     echo

@@ -53,8 +53,12 @@ typedef enum wim_classify { WIM_CLASSIFY_TWO_PASS, WIM_CLASSIFY_ONE_PASS } wim_c
 typedef enum wim_schedule { WIM_SCHEDULE_SEQUENTIAL, WIM_SCHEDULE_OVERLAP } wim_schedule;
 
 /* The KV cache's element type (llama.cpp's -ctk/-ctv): q8_0 halves the memory
- * of a long document's cache. A quantized V cache needs flash attention. */
+ * of a long document's cache. A quantized V cache needs flash attention. Auto,
+ * the default, is wim's choice, measured (docs/schedule.md): on a CPU the
+ * document's context keeps K in q8_0 with flash attention off, where the
+ * model's heads allow it; everything else f16. */
 typedef enum wim_cache_type {
+    WIM_CACHE_AUTO,
     WIM_CACHE_F16,
     WIM_CACHE_F32,
     WIM_CACHE_BF16,
@@ -90,6 +94,9 @@ typedef struct wim_model_params {
     const char *rpc_servers;
 } wim_model_params;
 
+/* The most tokens speculative decoding drafts for one job in one step. */
+enum { WIM_MAX_DRAFT = 16 };
+
 typedef struct wim_options {
     wim_mode mode;
     wim_classify classify;
@@ -105,9 +112,12 @@ typedef struct wim_options {
     int n_ctx;                     /* 0 = enough for document and prompts, capped by the model */
     int n_batch;                   /* prefill micro-batch in tokens (512) */
     int n_ubatch;                  /* physical batch of one compute step; 0 = n_batch */
-    wim_cache_type cache_type_k;   /* K cache type (f16) */
-    wim_cache_type cache_type_v;   /* V cache type (f16) */
-    wim_flash_attn flash_attn;     /* flash attention (auto: where the backend has it) */
+    wim_cache_type cache_type_k;   /* K cache type (auto) */
+    wim_cache_type cache_type_v;   /* V cache type (auto: f16) */
+    wim_flash_attn flash_attn;     /* flash attention (auto: off for the document's context
+                                      on a CPU, else where the backend has it) */
+    int draft_max;                 /* speculative decoding by prompt lookup: tokens drafted
+                                      a step at most (3; 0 = off; up to WIM_MAX_DRAFT) */
     wim_rope_scaling rope_scaling; /* for contexts past the trained one (the model's) */
     float rope_scale;              /* context scaling factor; 0 = the model's */
     const char *templates_dir;     /* directory of *.txt prompt overrides, or NULL */
@@ -140,6 +150,9 @@ typedef struct wim_stats {
     int n_relevant;       /* margins (or segments, in rag) judged relevant */
     int n_prefill_tokens; /* every token prefilled, prompts included */
     int n_decode_tokens;  /* every token generated */
+    int n_decode_steps;   /* a job's decodes that generated: tokens / steps is tokens a step */
+    int n_draft_tokens;   /* tokens drafted by prompt lookup and verified */
+    int n_draft_accepted; /* of those, the ones the model wrote too */
     double prefill_ms;    /* time in prompt/document prefill */
     double decode_ms;     /* time in token generation */
     double total_ms;      /* whole run */

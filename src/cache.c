@@ -50,6 +50,12 @@ bool wim_cache_needs_checkpoints(const wim_model *m)
            llama_model_n_swa(m->model) > 0;
 }
 
+bool wim_cache_can_undo(const wim_model *m)
+{
+    /* a window moved on by rejected tokens has lost the cells it slid past */
+    return !wim_cache_needs_checkpoints(m);
+}
+
 /* ============================================================================
  * Edits
  * ========================================================================= */

@@ -67,7 +67,9 @@ typedef struct wim_job {
     wim_strbuf raw;  /* the bytes generated */
     size_t sent;     /* answer bytes already streamed */
     struct llama_sampler *smpl;
-    bool one_pass;     /* a margin that stops at once on NO# */
+    llama_token draft[WIM_MAX_DRAFT]; /* tokens fed this step after its last sampled one, */
+    int n_draft;                      /* by prompt lookup, to be checked against the model */
+    bool one_pass;                    /* a margin that stops at once on NO# */
     wim_tokens forced; /* test seam: its first tokens, written instead of sampled (seam.h) */
 } wim_job;
 
@@ -161,8 +163,17 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
 /* The next token from the logits of batch index idx (-1: the last output). */
 llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_context *ctx,
                        int idx);
-struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_ctx, int n_batch,
-                                      int n_seq);
+/* Which of a session's two contexts: they may want other attention settings. */
+typedef enum wim_ctx_role {
+    WIM_CTX_MAIN,    /* the document, its margins and answers: long prefill, decoding deep */
+    WIM_CTX_VERDICTS /* the verdict prompts: short, shallow */
+} wim_ctx_role;
+/* llama.cpp's KV cache types, flash attention and RoPE scaling for a context
+ * of role, the options' autos resolved (docs/schedule.md says why). */
+void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role,
+                       struct llama_context_params *p);
+struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ctx_role role,
+                                      int n_ctx, int n_batch, int n_seq);
 void wim_outputs_free(wim_outputs *out);
 
 /* --- engine.c --- */
@@ -191,6 +202,9 @@ void wim_pool_leave(wim_session *s);
 /* --- cache.c: every edit of the model's memory --- */
 /* The model's memory loses what a prefix fork needs (sliding window, recurrent state). */
 bool wim_cache_needs_checkpoints(const wim_model *m);
+/* Positions can be cut off a sequence's end and the memory is as it was
+ * before they were decoded: plain attention, no window, no recurrent state. */
+bool wim_cache_can_undo(const wim_model *m);
 /* Removes positions p0.. of seq; false when the memory refuses (recurrent state). */
 bool wim_cache_cut(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos p0);
 /* Removes seq whole; -1: every sequence of the session in ctx. */
@@ -205,6 +219,12 @@ int wim_cache_checkpoint(wim_session *s, int seg);
 int wim_cache_save_doc(wim_session *s, wim_checkpoint *out);
 int wim_cache_load_doc(wim_session *s, const uint8_t *data, size_t len);
 void wim_checkpoints_free(wim_checkpoint *cp, int n);
+
+/* --- lookup.c --- */
+/* Up to max tokens that followed the last occurrence of hist's final n-gram in
+ * hist itself or in src (a margin's segment, an answer's document), written to
+ * out; their count, 0 when nothing matches. */
+int wim_lookup_draft(const wim_tokens *hist, const wim_tokens *src, int max, llama_token *out);
 
 /* --- jobs.c --- */
 /* A new job in a free sequence forked from the document's first n_cells

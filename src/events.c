@@ -39,6 +39,7 @@ static void add_settings(cJSON *j, const wim_options *o)
     cJSON_AddStringToObject(j, "cache_type_k", wim_cache_type_name(o->cache_type_k));
     cJSON_AddStringToObject(j, "cache_type_v", wim_cache_type_name(o->cache_type_v));
     cJSON_AddStringToObject(j, "flash_attn", wim_flash_attn_name(o->flash_attn));
+    cJSON_AddNumberToObject(j, "draft_max", o->draft_max);
     cJSON_AddBoolToObject(j, "think", o->think);
     cJSON_AddBoolToObject(j, "fixed_length", o->fixed_length);
     cJSON_AddBoolToObject(j, "assume_relevant", o->assume_relevant);
@@ -63,6 +64,9 @@ static void add_done(cJSON *j, const wim_event *ev)
     cJSON_AddNumberToObject(j, "relevant", st->n_relevant);
     cJSON_AddNumberToObject(j, "prefill_tokens", st->n_prefill_tokens);
     cJSON_AddNumberToObject(j, "decode_tokens", st->n_decode_tokens);
+    cJSON_AddNumberToObject(j, "decode_steps", st->n_decode_steps);
+    cJSON_AddNumberToObject(j, "draft_tokens", st->n_draft_tokens);
+    cJSON_AddNumberToObject(j, "draft_accepted", st->n_draft_accepted);
     add_ms(j, "prefill_ms", st->prefill_ms);
     add_ms(j, "decode_ms", st->decode_ms);
     add_ms(j, "total_ms", st->total_ms);

@@ -76,9 +76,36 @@ void wim_jobs_free(wim_session *s)
  * A step
  * ========================================================================= */
 
-/* Puts the job's unfed tokens (as many as fit in room) into the batch. */
+/* What the job's next tokens are drafted from: the segment a margin follows,
+ * the whole document for an answer. */
+static wim_tokens lookup_source(const wim_session *s, const wim_job *j)
+{
+    const wim_doc *d = &s->doc;
+    if (j->seg < 0 || j->seg >= d->n) return (wim_tokens){.v = d->tok.v, .n = d->tok.n};
+    return (wim_tokens){.v = d->tok.v + d->tok_off[j->seg],
+                        .n = d->tok_off[j->seg + 1] - d->tok_off[j->seg]};
+}
+
+/* Drafts the job's next tokens after its last sampled one, at most room - 1 of
+ * them and none past its limit: only while it generates, and only where a
+ * rejected draft can be cut off the memory again. */
+static void draft(wim_session *s, wim_job *j, int room)
+{
+    j->n_draft = 0;
+    int max = s->o.draft_max;
+    if (max > room - 1) max = room - 1;
+    if (max > j->max_gen - j->n_gen - 1) max = j->max_gen - j->n_gen - 1;
+    if (max <= 0 || j->feed.n - j->fed != 1 || !wim_cache_can_undo(s->m)) return;
+    wim_tokens src = lookup_source(s, j);
+    j->n_draft = wim_lookup_draft(&j->feed, &src, max, j->draft);
+    s->st.n_draft_tokens += j->n_draft;
+}
+
+/* Puts the job's unfed tokens (as many as fit in room) into the batch, and
+ * after its last one the tokens drafted, each with its logits. */
 static int add_job_tokens(wim_session *s, wim_job *j, int room)
 {
+    draft(s, j, room);
     int k = j->feed.n - j->fed < room ? j->feed.n - j->fed : room;
     int prompt_left = j->n_prompt - j->fed;
     s->st.n_prefill_tokens += prompt_left < 0 ? 0 : prompt_left < k ? prompt_left : k;
@@ -89,7 +116,9 @@ static int add_job_tokens(wim_session *s, wim_job *j, int room)
         wim_batch_add(&s->batch, j->feed.v[j->fed + i], j->pos++, j->seq, last);
     }
     j->fed += k;
-    return k;
+    for (int i = 0; i < j->n_draft; i++)
+        wim_batch_add(&s->batch, j->draft[i], j->pos++, j->seq, true);
+    return k + j->n_draft;
 }
 
 /* Sends the answer's complete UTF-8 characters not yet sent. */
@@ -107,11 +136,9 @@ static void stream_answer(wim_session *s, wim_job *j, bool final)
     j->sent = end;
 }
 
-/* Samples the job's next token (or takes the test seam's); true when the job is finished. */
-static bool advance(wim_session *s, wim_job *j)
+/* Writes down the token the job generated; true when that finishes the job. */
+static bool take(wim_session *s, wim_job *j, llama_token tok)
 {
-    llama_token tok = j->n_gen < j->forced.n ? j->forced.v[j->n_gen]
-                                             : wim_sample(s, j->smpl, s->ctx, j->logits_at);
     if (llama_vocab_is_eog(s->m->vocab, tok) && !s->o.fixed_length) return true;
     char piece[256];
     int len = wim_token_piece(s->m, tok, piece, sizeof piece);
@@ -120,9 +147,49 @@ static bool advance(wim_session *s, wim_job *j)
     s->st.n_decode_tokens++;
     if (j->kind == WIM_JOB_ANSWER) stream_answer(s, j, false);
     if (j->n_gen >= j->max_gen) return true;
-    if (j->one_pass && wim_verdict_prefix(wim_strbuf_str(&j->raw)) == 0) return true;
-    wim_tokens_add_tokens(&j->feed, &tok, 1);
-    return false;
+    return j->one_pass && wim_verdict_prefix(wim_strbuf_str(&j->raw)) == 0;
+}
+
+/* Samples the job's next token from the logits of batch index idx (or takes
+ * the test seam's). */
+static llama_token next_token(wim_session *s, wim_job *j, int idx)
+{
+    return j->n_gen < j->forced.n ? j->forced.v[j->n_gen] : wim_sample(s, j->smpl, s->ctx, idx);
+}
+
+/* Samples the job's next tokens: one, and one more for each drafted token the
+ * model wrote too, each from the logits after the one before it, as decoding
+ * them one a step would have. The drafts after the first miss are cut off the
+ * memory. True when the job is finished. */
+static bool verify(wim_session *s, wim_job *j)
+{
+    int n_draft = j->n_draft;
+    j->n_draft = 0;
+    for (int i = 0;; i++) {
+        llama_token tok = next_token(s, j, j->logits_at + i);
+        if (take(s, j, tok)) return true;
+        if (i < n_draft && tok == j->draft[i]) { /* in the memory already */
+            s->st.n_draft_accepted++;
+            wim_tokens_add_tokens(&j->feed, &tok, 1);
+            j->fed++;
+            continue;
+        }
+        if (i < n_draft) {
+            j->pos -= n_draft - i;
+            wim_cache_cut(s, s->ctx, j->seq, j->pos);
+        }
+        wim_tokens_add_tokens(&j->feed, &tok, 1);
+        return false;
+    }
+}
+
+/* The job's step: its tokens sampled and checked; true when it is finished. */
+static bool advance(wim_session *s, wim_job *j)
+{
+    int before = j->n_gen;
+    bool finished = verify(s, j);
+    s->st.n_decode_steps += j->n_gen > before;
+    return finished;
 }
 
 /* Hands the finished jobs over in done[], keeping the others in order. */

@@ -79,6 +79,17 @@ struct llama_model_params wim_llama_model_params(const wim_model_params *p)
     return mp;
 }
 
+/* Whether layers go to a GPU (or an RPC server's device): asked for, and one is there. */
+static bool offloads(const wim_model_params *p)
+{
+    if (!p || p->n_gpu_layers == 0) return false;
+    for (size_t i = 0; i < ggml_backend_dev_count(); i++)
+        if (ggml_backend_dev_type(ggml_backend_dev_get(i)) != GGML_BACKEND_DEVICE_TYPE_CPU &&
+            ggml_backend_dev_type(ggml_backend_dev_get(i)) != GGML_BACKEND_DEVICE_TYPE_ACCEL)
+            return true;
+    return false;
+}
+
 /* Checks what llama.cpp would only report as a generic failure. */
 static int check_model_file(const char *path, char *err, size_t errlen)
 {
@@ -129,6 +140,7 @@ wim_model *wim_model_load(const char *path, const wim_model_params *p, char *err
     m->path = strdup(path);
     m->vocab = llama_model_get_vocab(lm);
     m->n_ctx_train = llama_model_n_ctx_train(lm);
+    m->on_cpu = !offloads(p);
     return m;
 }
 

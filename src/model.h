@@ -14,6 +14,7 @@ struct wim_model {
     struct llama_model *model;
     const struct llama_vocab *vocab;
     int n_ctx_train;     /* context the model was trained for: our default cap */
+    bool on_cpu;         /* no layer offloaded: every step runs on the CPU's kernels */
     char *path;          /* the file it was loaded from */
     char weights_id[48]; /* "xxh3-128:..." of its file(s) once asked for, else "" */
 };

@@ -28,6 +28,7 @@ void wim_options_default(wim_options *o)
         .top_p = 1.0f,
         .seed = 42,
         .n_batch = 512,
+        .draft_max = 3,
     };
 }
 
@@ -41,7 +42,7 @@ typedef enum kind { CHOICE, WHOLE, SEED, REAL, TEXT, SWITCH } kind;
 static const char *const modes[] = {"wim", "llm", "rag", NULL};
 static const char *const classifies[] = {"two-pass", "one-pass", NULL};
 static const char *const schedules[] = {"sequential", "overlap", NULL};
-static const char *const cache_types[] = {"f16",  "f32",    "bf16", "q8_0", "q4_0",
+static const char *const cache_types[] = {"auto", "f16",    "f32",  "bf16", "q8_0", "q4_0",
                                           "q4_1", "iq4_nl", "q5_0", "q5_1", NULL};
 static const char *const flash_attns[] = {"auto", "on", "off", NULL};
 static const char *const rope_scalings[] = {"model", "none", "linear", "yarn", NULL};
@@ -81,6 +82,7 @@ static const struct setting {
     {"cache_type_k", offsetof(wim_options, cache_type_k), cache_types, CHOICE, 0, 0},
     {"cache_type_v", offsetof(wim_options, cache_type_v), cache_types, CHOICE, 0, 0},
     {"flash_attn", offsetof(wim_options, flash_attn), flash_attns, CHOICE, 0, 0},
+    {"draft_max", offsetof(wim_options, draft_max), NULL, WHOLE, 0, WIM_MAX_DRAFT},
     {"rope_scaling", offsetof(wim_options, rope_scaling), rope_scalings, CHOICE, 0, 0},
     {"rope_scale", offsetof(wim_options, rope_scale), NULL, REAL, 0, 0},
     {"templates", offsetof(wim_options, templates_dir), NULL, TEXT, 0, 0},
@@ -217,7 +219,7 @@ const char *wim_schedule_name(wim_schedule s)
 
 const char *wim_cache_type_name(wim_cache_type t)
 {
-    return t >= WIM_CACHE_F16 && t <= WIM_CACHE_Q5_1 ? cache_types[t] : "unknown";
+    return t >= WIM_CACHE_AUTO && t <= WIM_CACHE_Q5_1 ? cache_types[t] : "unknown";
 }
 
 const char *wim_flash_attn_name(wim_flash_attn f)

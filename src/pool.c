@@ -241,7 +241,9 @@ static int start_shared(wim_pool *p, shared *sh, int n_ctx, int stride)
     sh->pool = p;
     sh->stride = stride;
     sh->tail = &sh->head;
-    sh->ctx = wim_context_new(p->m, &p->o, n_ctx, n_batch, p->n_slots * stride);
+    sh->ctx =
+        wim_context_new(p->m, &p->o, sh == &p->sh[WIM_POOL_MAIN] ? WIM_CTX_MAIN : WIM_CTX_VERDICTS,
+                        n_ctx, n_batch, p->n_slots * stride);
     if (!sh->ctx) return -1;
     sh->cap = (int)llama_n_batch(sh->ctx);
     sh->batch = llama_batch_init(sh->cap, 0, 1);

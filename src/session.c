@@ -121,12 +121,24 @@ const wim_options *wim_session_options(const wim_session *s)
  * Contexts
  * ========================================================================= */
 
-/* The KV cache's types, flash attention and RoPE scaling, as llama.cpp's flags set them. */
-static void set_memory_params(struct llama_context_params *p, const wim_options *o)
+/* The width of the model's attention keys, which a quantized cache's blocks must divide. */
+static int key_width(const wim_model *m)
 {
-    static const enum ggml_type types[] = {GGML_TYPE_F16,    GGML_TYPE_F32,  GGML_TYPE_BF16,
-                                           GGML_TYPE_Q8_0,   GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
-                                           GGML_TYPE_IQ4_NL, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1};
+    char arch[64], key[128], val[32];
+    if (llama_model_meta_val_str(m->model, "general.architecture", arch, sizeof arch) > 0) {
+        snprintf(key, sizeof key, "%s.attention.key_length", arch);
+        if (llama_model_meta_val_str(m->model, key, val, sizeof val) > 0) return atoi(val);
+    }
+    int heads = llama_model_n_head(m->model);
+    return heads > 0 ? llama_model_n_embd(m->model) / heads : 0;
+}
+
+void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role,
+                       struct llama_context_params *p)
+{
+    static const enum ggml_type types[] = {
+        GGML_TYPE_F16,  GGML_TYPE_F16,  GGML_TYPE_F32,    GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+        GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_IQ4_NL, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1};
     static const enum llama_flash_attn_type fa[] = {
         LLAMA_FLASH_ATTN_TYPE_AUTO, LLAMA_FLASH_ATTN_TYPE_ENABLED, LLAMA_FLASH_ATTN_TYPE_DISABLED};
     static const enum llama_rope_scaling_type rope[] = {
@@ -135,14 +147,25 @@ static void set_memory_params(struct llama_context_params *p, const wim_options 
     p->type_k = types[o->cache_type_k];
     p->type_v = types[o->cache_type_v];
     p->flash_attn_type = fa[o->flash_attn];
+    /* Auto, on a CPU, for the document's context: its kernel for one token deep
+       in the cache costs 2-4x the plain path's, and a q8_0 K then costs a third
+       of f16's; the verdicts' shallow context prefills faster with it on. A
+       quantized V needs it on. */
+    bool v_quantized = ggml_is_quantized(p->type_v);
+    if (o->flash_attn == WIM_FLASH_ATTN_AUTO && m->on_cpu && role == WIM_CTX_MAIN && !v_quantized)
+        p->flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    if (o->cache_type_k == WIM_CACHE_AUTO && m->on_cpu && role == WIM_CTX_MAIN &&
+        p->flash_attn_type == LLAMA_FLASH_ATTN_TYPE_DISABLED &&
+        key_width(m) % ggml_blck_size(GGML_TYPE_Q8_0) == 0)
+        p->type_k = GGML_TYPE_Q8_0;
     p->rope_scaling_type = rope[o->rope_scaling];
     /* llama.cpp's --rope-scale N is a frequency scale of 1/N */
     if (o->rope_scale > 0) p->rope_freq_scale = 1.0f / o->rope_scale;
 }
 
 /* n_batch tokens a decode, in micro-batches of o->n_batch (more only for a pool's merged steps). */
-struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_ctx, int n_batch,
-                                      int n_seq)
+struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ctx_role role,
+                                      int n_ctx, int n_batch, int n_seq)
 {
     struct llama_context_params p = llama_context_default_params();
     p.n_ctx = (uint32_t)n_ctx;
@@ -155,18 +178,19 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, int n_
     p.kv_unified = true;
     p.n_threads = p.n_threads_batch = o->n_threads;
     p.no_perf = true;
-    set_memory_params(&p, o);
+    wim_memory_params(m, o, role, &p);
     return llama_init_from_model(m->model, p);
 }
 
 static bool abort_asked(void *data);
 
 /* One context, recreated only when its size must change: 0 kept, 1 new, -1 failed. */
-static int reserve_one(wim_session *s, struct llama_context **ctx, int *size, int want, int n_seq)
+static int reserve_one(wim_session *s, struct llama_context **ctx, wim_ctx_role role, int *size,
+                       int want, int n_seq)
 {
     if (*ctx && *size == want && (int)llama_n_seq_max(*ctx) == n_seq) return 0;
     if (*ctx) llama_free(*ctx);
-    *ctx = wim_context_new(s->m, &s->o, want, s->o.n_batch, n_seq);
+    *ctx = wim_context_new(s->m, &s->o, role, want, s->o.n_batch, n_seq);
     *size = *ctx ? want : 0;
     if (*ctx) llama_set_abort_callback(*ctx, abort_asked, s);
     if (*ctx) return 1;
@@ -179,11 +203,11 @@ int wim_session_reserve(wim_session *s, int ctx_size, int n_seq, int cls_size)
 {
     if (s->pool) return wim_pool_reserve(s, ctx_size, n_seq, cls_size);
     if (n_seq > WIM_MAX_SEQ) n_seq = WIM_MAX_SEQ;
-    int made = reserve_one(s, &s->ctx, &s->ctx_size, ctx_size, n_seq);
+    int made = reserve_one(s, &s->ctx, WIM_CTX_MAIN, &s->ctx_size, ctx_size, n_seq);
     if (made < 0) return -1;
     if (made) s->doc_whole = false; /* the cache went with the old context */
     s->n_seq = n_seq;
-    made = cls_size > 0 ? reserve_one(s, &s->cls, &s->cls_size, cls_size, 1) : 0;
+    made = cls_size > 0 ? reserve_one(s, &s->cls, WIM_CTX_VERDICTS, &s->cls_size, cls_size, 1) : 0;
     if (made < 0) return -1;
     if (made) s->cls_cached.n = 0;
     return 0;
@@ -322,6 +346,7 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
         s->st.decode_ms += wim_now_ms() - t0;
     }
     s->st.n_decode_tokens += n;
+    s->st.n_decode_steps += n; /* a token a step */
     return n;
 }
 

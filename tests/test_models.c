@@ -43,6 +43,17 @@ static void options(wim_options *o)
     o->max_answer_tokens = 6;
 }
 
+/* Tests that compare logits of other step shapes: the kernels whose rounding
+ * between shapes stays near 1e-3 of the logits' scale (with a q8_0 K cache and
+ * flash attention off, the default on a CPU, it reaches 2e-2 on tiny-qwen3
+ * q4_k_m), far below what a wrong row, a missing cut or a missing checkpoint
+ * changes (0.25 and more). */
+static void pin_rounding(wim_options *o)
+{
+    o->flash_attn = WIM_FLASH_ATTN_ON;
+    o->cache_type_k = WIM_CACHE_F16;
+}
+
 static wim_session *session(const wim_options *o)
 {
     char err[512];
@@ -137,6 +148,79 @@ static void test_baselines(void **state)
 }
 
 /* ============================================================================
+ * Speculative decoding writes what plain decoding writes
+ * ========================================================================= */
+
+typedef struct counted {
+    results r;
+    wim_stats st; /* the done event's */
+} counted;
+
+static int collect_counted(const wim_event *ev, void *user)
+{
+    counted *c = user;
+    if (ev->type == WIM_EVENT_DONE) c->st = *ev->stats;
+    return collect(ev, &c->r);
+}
+
+static void read_counted(const wim_options *o, counted *c)
+{
+    wim_session *s = session(o);
+    if (wim_session_run_many(s, document, strlen(document), questions, 2, collect_counted, c) != 0)
+        fail_msg("%s: %s", model_path, wim_session_error(s));
+    wim_session_free(s);
+}
+
+/* Greedy margins and answers are the same bytes with drafts verified as
+ * without, in both schedules, both verdict passes and the llm baseline. Where
+ * the memory can take drafts back, some were made, so the check saw them
+ * checked; where it cannot, none. Flash attention is off: the CPU's flash
+ * attention takes another kernel for a step of many tokens than for one, which
+ * rounds differently (test_drafted_rows_match_single_steps bounds by how
+ * much), and random weights write loops that end where two logits cross, so a
+ * rounding moves the end by a token (seen on tiny-qwen3 q4_k_m). */
+static void test_speculation_writes_the_same(void **state)
+{
+    (void)state;
+    static const struct {
+        wim_mode mode;
+        wim_classify classify;
+        wim_schedule schedule;
+    } runs[] = {{WIM_MODE_WIM, WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_SEQUENTIAL},
+                {WIM_MODE_WIM, WIM_CLASSIFY_ONE_PASS, WIM_SCHEDULE_OVERLAP},
+                {WIM_MODE_LLM, WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_SEQUENTIAL}};
+    int drafted = 0, accepted = 0;
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        wim_options o;
+        options(&o);
+        o.mode = runs[i].mode;
+        o.classify = runs[i].classify;
+        o.schedule = runs[i].schedule;
+        o.max_margin_tokens = o.max_answer_tokens = 40;
+        o.flash_attn = WIM_FLASH_ATTN_OFF;
+        counted plain = {0}, drafts = {0};
+        o.draft_max = 0;
+        read_counted(&o, &plain);
+        o.draft_max = 8;
+        read_counted(&o, &drafts);
+        assert_same_results(&plain.r, &drafts.r);
+        assert_int_equal(plain.st.n_draft_tokens, 0);
+        assert_int_equal(plain.st.n_decode_tokens, plain.st.n_decode_steps);
+        assert_int_equal(drafts.st.n_decode_tokens,
+                         drafts.st.n_decode_steps + drafts.st.n_draft_accepted);
+        drafted += drafts.st.n_draft_tokens;
+        accepted += drafts.st.n_draft_accepted;
+        results_free(&plain.r);
+        results_free(&drafts.r);
+    }
+    printf("%s: %d tokens drafted, %d accepted\n", model_path, drafted, accepted);
+    if (wim_cache_can_undo(model))
+        assert_true(drafted > 0);
+    else
+        assert_int_equal(drafted, 0);
+}
+
+/* ============================================================================
  * A fork from a prefix of the document sees that prefix and nothing else
  * ========================================================================= */
 
@@ -174,6 +258,88 @@ static float logit_scale(const float *a)
     return most;
 }
 
+/* ============================================================================
+ * A drafted step gives each token the logits a step of its own gives it
+ * ========================================================================= */
+
+enum { PREFIX = 24, DRAFTED = 4 };
+
+/* Logits of the batch's output row i; a malloc'd copy. */
+static float *row_logits(wim_session *s, int i)
+{
+    int n_vocab = llama_vocab_n_tokens(model->vocab);
+    float *l = malloc((size_t)n_vocab * sizeof *l);
+    memcpy(l, llama_get_logits_ith(s->ctx, i), (size_t)n_vocab * sizeof *l);
+    return l;
+}
+
+static void decode_one(wim_session *s, llama_token t, llama_pos pos, llama_seq_id seq)
+{
+    s->batch.n_tokens = 0;
+    wim_batch_add(&s->batch, t, pos, seq, true);
+    assert_int_equal(wim_decode_batch(s, s->ctx), 0);
+}
+
+/* What verifying drafts rests on (jobs.c): a token decoded with the drafts
+ * after it in one step gets the logits it gets alone, step by step; and once
+ * rejected drafts are cut off, the sequence goes on as if they never were. */
+static void test_drafted_rows_match_single_steps(void **state)
+{
+    (void)state;
+    if (!wim_cache_can_undo(model)) {
+        printf("%s: its memory cannot take tokens back; no drafts\n", model_path);
+        return;
+    }
+    wim_options o;
+    options(&o);
+    pin_rounding(&o);
+    wim_session *s = session(&o);
+    assert_int_equal(wim_session_reserve(s, 256, 4, 0), 0);
+    wim_tokens t = {0};
+    assert_int_equal(wim_tokens_add_text(model, &t, document, strlen(document), true, false), 0);
+    assert_true(t.n > PREFIX + DRAFTED + 1);
+    assert_int_equal(wim_decode(s, s->ctx, t.v, PREFIX, 0, 0, false, -1), 0);
+    llama_memory_t mem = llama_get_memory(s->ctx);
+    for (llama_seq_id q = 1; q <= 3; q++)
+        llama_memory_seq_cp(mem, 0, q, -1, -1);
+
+    float *alone[DRAFTED], *together[DRAFTED];
+    for (int i = 0; i < DRAFTED; i++) {
+        decode_one(s, t.v[PREFIX + i], PREFIX + i, 1);
+        alone[i] = row_logits(s, -1);
+    }
+    s->batch.n_tokens = 0;
+    for (int i = 0; i < DRAFTED; i++)
+        wim_batch_add(&s->batch, t.v[PREFIX + i], PREFIX + i, 2, true);
+    assert_int_equal(wim_decode_batch(s, s->ctx), 0);
+    for (int i = 0; i < DRAFTED; i++)
+        together[i] = row_logits(s, i);
+    for (int i = 0; i < DRAFTED; i++) {
+        float err = largest_difference(alone[i], together[i]) / logit_scale(alone[i]);
+        printf("%s: drafted row %d differs by %g\n", model_path, i, err);
+        assert_true(err <= 1e-2f);
+    }
+
+    /* the first kept, the other drafts rejected: another token follows it */
+    llama_token other = t.v[PREFIX + DRAFTED];
+    assert_true(wim_cache_cut(s, s->ctx, 2, PREFIX + 1));
+    decode_one(s, other, PREFIX + 1, 2);
+    float *after_cut = row_logits(s, -1);
+    decode_one(s, t.v[PREFIX], PREFIX, 3);
+    decode_one(s, other, PREFIX + 1, 3);
+    float *fresh = row_logits(s, -1);
+    assert_true(largest_difference(after_cut, fresh) / logit_scale(fresh) <= 1e-2f);
+
+    for (int i = 0; i < DRAFTED; i++) {
+        free(alone[i]);
+        free(together[i]);
+    }
+    free(after_cut);
+    free(fresh);
+    wim_tokens_free(&t);
+    wim_session_free(s);
+}
+
 /* A stored document, loaded into a new session: a fork of its first segment
  * (wim_cache_fork, with the checkpoint where the memory needs one) gives the
  * probe the logits of a context that read the first segment alone. Where a
@@ -185,6 +351,7 @@ static void test_fork_from_a_prefix(void **state)
     wim_options o;
     options(&o);
     o.mode = WIM_MODE_LLM;
+    pin_rounding(&o);
     results r = {0};
     read_document(&o, &r, doc_path);
     results_free(&r);
@@ -264,7 +431,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wim_two_pass_overlap),
         cmocka_unit_test(test_wim_one_pass_overlap),
         cmocka_unit_test(test_baselines),
+        cmocka_unit_test(test_speculation_writes_the_same),
         cmocka_unit_test(test_fork_from_a_prefix),
+        cmocka_unit_test(test_drafted_rows_match_single_steps),
         cmocka_unit_test(test_stored_document_two_pass),
         cmocka_unit_test(test_stored_document_one_pass),
     };

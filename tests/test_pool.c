@@ -1,7 +1,8 @@
 /*
  * test_pool.c - sessions in a pool share its two contexts: readings run at
  * the same time in threads of their own write what each writes alone (greedy,
- * one thread), whichever of their micro-batches were decoded together; a slot
+ * one thread), whichever of their micro-batches were decoded together, and
+ * with drafts checked in them as without; a slot
  * is taken and given back; a reading larger than a slot, a session beyond the
  * slots and saving a pooled document are refused with a reason.
  *
@@ -54,10 +55,13 @@ static void *run_reading(void *arg)
     return NULL;
 }
 
+/* The reading alone, in a session of its own, without speculative decoding. */
 static void run_alone(reading *g, results *r)
 {
     char err[256];
-    wim_session *s = wim_session_new(model, &g->o, err, sizeof err);
+    wim_options o = g->o;
+    o.draft_max = 0;
+    wim_session *s = wim_session_new(model, &o, err, sizeof err);
     assert_non_null(s);
     assert_int_equal(wim_session_run(s, g->doc, strlen(g->doc), g->query, collect, r), 0);
     wim_session_free(s);
@@ -89,6 +93,7 @@ static void test_readings_together_write_what_they_write_alone(void **state)
          .o = options(WIM_SCHEDULE_SEQUENTIAL)},
     };
     g[2].o.mode = WIM_MODE_RAG;
+    g[0].o.draft_max = 4; /* drafts checked in the shared steps write what plain decoding writes */
     wim_pool *p = new_pool(N, 0);
     pthread_t t[N];
     char err[256];
