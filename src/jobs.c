@@ -220,11 +220,12 @@ int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg, wim_job
 {
     *n_done = 0;
     s->batch.n_tokens = 0;
-    int room = s->o.n_batch, riding = 0;
+    int room = s->o.n_batch, riding = 0, drafted = 0;
     for (int i = 0; i < s->n_jobs; i++) { /* every job, so each one's logits_at is fresh */
         int k = add_job_tokens(s, &s->jobs[i], room);
         room -= k;
         riding += k;
+        drafted += s->jobs[i].n_draft;
     }
     int nd = n_doc < room ? n_doc : room;
     for (int i = 0; i < nd; i++)
@@ -234,9 +235,10 @@ int wim_step(wim_session *s, const llama_token *doc, int n_doc, int seg, wim_job
     if (wim_decode_batch(s, s->ctx) != 0) return -1;
     double ms = wim_now_ms() - t0;
     if (s->trace) /* WIM_TRACE=1: one line a step, for profiling schedules */
-        fprintf(stderr, "wim-trace: step doc=%d riding=%d jobs=%d past=%d ms=%.1f\n", nd, riding,
-                s->n_jobs, (int)s->doc.n_past, ms);
-    bool prefill = nd > 0 || riding > s->n_jobs;
+        fprintf(stderr, "wim-trace: step doc=%d riding=%d drafted=%d jobs=%d past=%d ms=%.1f\n", nd,
+                riding, drafted, s->n_jobs, (int)s->doc.n_past, ms);
+    /* generated and drafted tokens alone are decoding; a prompt or the document, prefill */
+    bool prefill = nd > 0 || riding - drafted > s->n_jobs;
     *(prefill ? &s->st.prefill_ms : &s->st.decode_ms) += ms;
     s->st.n_prefill_tokens += nd;
     s->doc.n_past += nd;
