@@ -4,6 +4,7 @@
  *
  *   session.c  options, contexts, events, decoding one prompt
  *   jobs.c     margins and answers as jobs that share micro-batches
+ *   lookup.c   drafts for their speculative decoding, by prompt lookup
  *   engine.c   a run: the document, the three modes, sizing, verdicts
  *   docfile.c  a read document saved to disk and loaded back (wim_session_*_doc)
  *   cache.c    every edit of the model's memory: forks, cuts, checkpoints
