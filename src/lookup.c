@@ -28,6 +28,7 @@ static int find_last(const llama_token *src, int n_src, const llama_token *key, 
 int wim_lookup_draft(const wim_tokens *hist, const wim_tokens *src, int max, llama_token *out)
 {
     const wim_tokens *where[2] = {hist, src}; /* its own words first: the freshest */
+    if (!hist->v) return 0;
     for (int n = hist->n < LOOKUP_MAX_N ? hist->n : LOOKUP_MAX_N; n >= LOOKUP_MIN_N; n--)
         for (int w = 0; w < 2; w++) {
             const llama_token *key = hist->v + hist->n - n;
