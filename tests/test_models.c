@@ -148,6 +148,55 @@ static void test_baselines(void **state)
 }
 
 /* ============================================================================
+ * Attention settings left to wim
+ * ========================================================================= */
+
+static struct llama_context_params memory_params(const wim_model *m, const wim_options *o,
+                                                 wim_ctx_role role)
+{
+    struct llama_context_params p = llama_context_default_params();
+    wim_memory_params(m, o, role, &p);
+    return p;
+}
+
+/* On a CPU the document's context gets flash attention off and a q8_0 K where
+ * the key width allows (the readings above ran with it), the verdicts' and an
+ * offloaded model's contexts llama.cpp's choice in f16; what is given is kept,
+ * and a quantized V keeps flash attention possible. */
+static void test_attention_settings(void **state)
+{
+    (void)state;
+    wim_options o;
+    options(&o);
+    struct llama_context_params p = memory_params(model, &o, WIM_CTX_MAIN);
+    assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_DISABLED);
+    assert_true(p.type_k == GGML_TYPE_Q8_0 || p.type_k == GGML_TYPE_F16);
+    assert_int_equal(p.type_v, GGML_TYPE_F16);
+    printf("%s: the document's context keeps K in %s\n", model_path, ggml_type_name(p.type_k));
+    p = memory_params(model, &o, WIM_CTX_VERDICTS);
+    assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_AUTO);
+    assert_int_equal(p.type_k, GGML_TYPE_F16);
+    wim_model offloaded = *model;
+    offloaded.on_cpu = false;
+    p = memory_params(&offloaded, &o, WIM_CTX_MAIN);
+    assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_AUTO);
+    assert_int_equal(p.type_k, GGML_TYPE_F16);
+
+    o.flash_attn = WIM_FLASH_ATTN_ON;
+    p = memory_params(model, &o, WIM_CTX_MAIN);
+    assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_ENABLED);
+    assert_int_equal(p.type_k, GGML_TYPE_F16);
+    o.flash_attn = WIM_FLASH_ATTN_AUTO;
+    o.cache_type_v = WIM_CACHE_Q8_0;
+    p = memory_params(model, &o, WIM_CTX_MAIN);
+    assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_AUTO);
+    assert_int_equal(p.type_v, GGML_TYPE_Q8_0);
+    o.cache_type_k = WIM_CACHE_BF16;
+    o.flash_attn = WIM_FLASH_ATTN_OFF;
+    assert_int_equal(memory_params(model, &o, WIM_CTX_MAIN).type_k, GGML_TYPE_BF16);
+}
+
+/* ============================================================================
  * Speculative decoding writes what plain decoding writes
  * ========================================================================= */
 
@@ -431,6 +480,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wim_two_pass_overlap),
         cmocka_unit_test(test_wim_one_pass_overlap),
         cmocka_unit_test(test_baselines),
+        cmocka_unit_test(test_attention_settings),
         cmocka_unit_test(test_speculation_writes_the_same),
         cmocka_unit_test(test_fork_from_a_prefix),
         cmocka_unit_test(test_drafted_rows_match_single_steps),
