@@ -267,7 +267,7 @@ static void test_engine_flags(void **state)
     snprintf(args, sizeof args,
              "-m %s -f %s -q 'Where?' --json --segment-tokens 8 --max-margin-tokens 4 "
              "--max-answer-tokens 4 -t 1 -b 16 -ub 8 -ctk bf16 -ctv f32 -fa on --no-mmap "
-             "--think --rope-scaling yarn --rope-scale 2 -c 16384",
+             "--think --rope-scaling yarn --rope-scale 2 -c 16384 --draft-max 5",
              TINY, path_in_dir("doc.txt"));
     run(&r, 1, args);
     assert_int_equal(r.status, 0);
@@ -278,10 +278,15 @@ static void test_engine_flags(void **state)
     assert_string_equal(cJSON_GetObjectItem(start, "flash_attn")->valuestring, "on");
     assert_int_equal(cJSON_GetObjectItem(start, "ubatch_size")->valueint, 8);
     assert_int_equal(cJSON_GetObjectItem(start, "n_ctx")->valueint, 16384);
+    assert_int_equal(cJSON_GetObjectItem(start, "draft_max")->valueint, 5);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(start, "think")));
     cJSON_Delete(start);
     expect_error("-m x.gguf -f y -q q -ctk q3", "-ctk: unknown value 'q3'");
     expect_error("-m x.gguf -f y -q q -fa maybe", "-fa: unknown value 'maybe'");
+    expect_error("-m x.gguf -f y -q q --draft-max 17",
+                 "--draft-max: needs a whole number from 0 to 16, got '17'");
+    expect_error("-m x.gguf -f y -q q --draft-max -1",
+                 "--draft-max: needs a whole number from 0 to 16, got '-1'");
     snprintf(args, sizeof args, "-m %s -f %s -q q --rope-scale -1", TINY, path_in_dir("doc.txt"));
     expect_error(args, "rope scale must not be negative");
     /* the tiny model's heads are 16 wide: too narrow for q8_0's 32-value blocks */
