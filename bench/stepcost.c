@@ -2,8 +2,8 @@
  * stepcost.c - what one llama_decode costs, at a given cache depth, for the
  * step shapes WiM's schedules use, under the engine's attention settings.
  *
- *   wim-stepcost -m MODEL.gguf [-t THREADS] [--depth D] [--reps N]
- *                [-fa on|off|auto] [-ctk TYPE] [-ctv TYPE] [--riding]
+ *   wim-stepcost -m MODEL.gguf [--depth D] [--reps N] [--riding] [engine flags:
+ *                -t, -fa, -ctk, -ctv, -ngl ... as wim takes them]
  *
  * It prints the median milliseconds of:
  *   - prefill: 512 document tokens at depth, and what one of them costs;
@@ -18,13 +18,13 @@
  * The decoded cells are removed after every step, so every rep sees the same
  * cache. Contexts are made as the engine makes its main one (wim_context_new).
  */
+#include "args.h"
 #include "engine.h"
 
 #include <llama.h>
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 enum { MAX_REPS = 64, BATCH = 512, JOBS = 16 };
 
@@ -97,56 +97,41 @@ static void print_riding(struct llama_context *ctx, struct llama_batch *b, int d
         }
 }
 
-static int usage(void)
-{
-    fprintf(stderr, "usage: wim-stepcost -m MODEL.gguf [-t N] [--depth D] [--reps N<=64] "
-                    "[-fa on|off|auto] [-ctk TYPE] [-ctv TYPE] [--riding]\n");
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
-    static const char *const names[][2] = {
-        {"-fa", "flash_attn"}, {"-ctk", "cache_type_k"}, {"-ctv", "cache_type_v"}};
+    args_program = "wim-stepcost";
     const char *path = NULL;
     int depth = 2048, reps = 5;
     bool riding = false;
     wim_options o;
+    wim_model_params mp;
     wim_options_default(&o);
+    wim_model_params_default(&mp);
     o.n_threads = 2;
-    o.n_batch = BATCH;
     for (int i = 1; i < argc; i++) {
-        char err[256] = "";
-        bool has = i + 1 < argc, known = false;
-        for (size_t n = 0; n < sizeof names / sizeof *names; n++)
-            if (has && !strcmp(argv[i], names[n][0])) {
-                known = true;
-                if (wim_options_set(&o, names[n][1], argv[++i], err, sizeof err) != 0) {
-                    fprintf(stderr, "wim-stepcost: %s: %s\n", argv[i - 1], err);
-                    return 1;
-                }
-            }
-        if (known) continue;
-        if (!strcmp(argv[i], "--riding"))
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int *count = args_is(a, NULL, "--depth")  ? &depth
+                     : args_is(a, NULL, "--reps") ? &reps
+                                                  : NULL;
+        if (args_is(a, NULL, "--riding")) {
             riding = true;
-        else if (has && !strcmp(argv[i], "-m"))
-            path = argv[++i];
-        else if (has && !strcmp(argv[i], "-t"))
-            o.n_threads = atoi(argv[++i]);
-        else if (has && !strcmp(argv[i], "--depth"))
-            depth = atoi(argv[++i]);
-        else if (has && !strcmp(argv[i], "--reps"))
-            reps = atoi(argv[++i]);
-        else
-            return usage();
+        } else if (args_is(a, "-m", "--model") || count) {
+            if (!v) args_die("%s needs a value", a);
+            if (count) *count = (int)args_whole(a, v, 1, count == &reps ? MAX_REPS : 1 << 20);
+            if (!count) path = v;
+            i++;
+        } else if (!args_engine(argc, argv, &i, &o, &mp)) {
+            args_die("unknown option '%s'", a);
+        }
     }
-    if (!path || reps < 1 || reps > MAX_REPS || depth < 1 || o.n_threads < 1) return usage();
-    wim_model m = {.model = llama_model_load_from_file(path, wim_llama_model_params(NULL)),
-                   .on_cpu = true};
-    if (!m.model) return 1;
+    if (!path) args_die("give -m MODEL.gguf");
+    o.n_batch = BATCH; /* the shapes measured are at most one micro-batch */
+    char err[512];
+    wim_model *m = wim_model_load(path, &mp, err, sizeof err);
+    if (!m) args_die("%s", err);
     struct llama_context *ctx =
-        wim_context_new(&m, &o, WIM_CTX_MAIN, depth + BATCH, BATCH, JOBS + 1);
-    if (!ctx) return 1;
+        wim_context_new(m, &o, WIM_CTX_MAIN, depth + BATCH, BATCH, JOBS + 1);
+    if (!ctx) args_die("cannot create a context of %d tokens", depth + BATCH);
     struct llama_batch b = llama_batch_init(BATCH, 0, 1);
     for (int done = 0; done < depth; done += 512) { /* the document so far */
         b.n_tokens = 0;
@@ -157,7 +142,7 @@ int main(int argc, char **argv)
     for (int s = 1; s <= JOBS; s++)
         llama_memory_seq_cp(llama_get_memory(ctx), 0, s, -1, -1);
     struct llama_context_params p = llama_context_default_params();
-    wim_memory_params(&m, &o, WIM_CTX_MAIN, &p); /* what auto came to */
+    wim_memory_params(m, &o, WIM_CTX_MAIN, &p); /* what auto came to */
     printf("depth %d, %d threads, flash attention %s, K %s, V %s: median ms of one decode\n", depth,
            o.n_threads, p.flash_attn_type == LLAMA_FLASH_ATTN_TYPE_DISABLED ? "off" : "on",
            ggml_type_name(p.type_k), ggml_type_name(p.type_v));
@@ -166,6 +151,6 @@ int main(int argc, char **argv)
     if (riding) print_riding(ctx, &b, depth, reps);
     llama_batch_free(b);
     llama_free(ctx);
-    llama_model_free(m.model);
+    wim_model_free(m);
     return 0;
 }

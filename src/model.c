@@ -83,10 +83,10 @@ struct llama_model_params wim_llama_model_params(const wim_model_params *p)
 static bool offloads(const wim_model_params *p)
 {
     if (!p || p->n_gpu_layers == 0) return false;
-    for (size_t i = 0; i < ggml_backend_dev_count(); i++)
-        if (ggml_backend_dev_type(ggml_backend_dev_get(i)) != GGML_BACKEND_DEVICE_TYPE_CPU &&
-            ggml_backend_dev_type(ggml_backend_dev_get(i)) != GGML_BACKEND_DEVICE_TYPE_ACCEL)
-            return true;
+    for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+        enum ggml_backend_dev_type t = ggml_backend_dev_type(ggml_backend_dev_get(i));
+        if (t != GGML_BACKEND_DEVICE_TYPE_CPU && t != GGML_BACKEND_DEVICE_TYPE_ACCEL) return true;
+    }
     return false;
 }
 

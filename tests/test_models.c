@@ -62,15 +62,21 @@ static wim_session *session(const wim_options *o)
     return s;
 }
 
-/* A run of the document with both questions; its events in r. */
-static void read_document(const wim_options *o, results *r, const char *save_to)
+/* A run of the document with both questions, its events to cb; saved to save_to if given. */
+static void read_with(const wim_options *o, wim_event_fn cb, void *user, const char *save_to)
 {
     wim_session *s = session(o);
-    if (wim_session_run_many(s, document, strlen(document), questions, 2, collect, r) != 0)
+    if (wim_session_run_many(s, document, strlen(document), questions, 2, cb, user) != 0)
         fail_msg("%s (%s): %s", model_path, wim_mode_name(o->mode), wim_session_error(s));
     if (save_to && wim_session_save_doc(s, save_to) != 0)
         fail_msg("save: %s", wim_session_error(s));
     wim_session_free(s);
+}
+
+/* A run of the document with both questions; its events in r. */
+static void read_document(const wim_options *o, results *r, const char *save_to)
+{
+    read_with(o, collect, r, save_to);
 }
 
 static int setup(void **state)
@@ -214,10 +220,7 @@ static int collect_counted(const wim_event *ev, void *user)
 
 static void read_counted(const wim_options *o, counted *c)
 {
-    wim_session *s = session(o);
-    if (wim_session_run_many(s, document, strlen(document), questions, 2, collect_counted, c) != 0)
-        fail_msg("%s: %s", model_path, wim_session_error(s));
-    wim_session_free(s);
+    read_with(o, collect_counted, c, NULL);
 }
 
 /* Greedy margins and answers are the same bytes with drafts verified as
