@@ -200,17 +200,45 @@ static const char short_reading[] =
     "{\"query\": \"Who?\", \"mode\": \"llm\", \"options\": {\"max_answer_tokens\": 2}, "
     "\"document\": \"Barge 2 brought salt to Orrin.\"}";
 
-/* Starts wim-server with these extra arguments; its pid. Waits until it answers. */
-static inline pid_t start_server(const char *bin, const char *model, int port,
+/* Each started server's stderr, kept in a file until it stops. */
+static struct {
+    pid_t pid;
+    char path[32];
+} server_logs[8];
+
+/* The port a server says it listens on in its log at path, or 0 if not yet. */
+static inline int logged_port(const char *path)
+{
+    char text[4096] = "";
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = '\0';
+    const char *at = strstr(text, "listening on http://");
+    const char *colon = at ? strchr(at + 20, ':') : NULL;
+    return colon ? atoi(colon + 1) : 0;
+}
+
+/* Starts wim-server with these extra arguments on a port the kernel picks
+ * (--port 0), read back from what it prints: a port chosen here and handed
+ * over could be taken by another test's server in between, and this test
+ * would then talk to that one. Its pid and *port; waits until it listens. */
+static inline pid_t start_server(const char *bin, const char *model, int *port,
                                  const char *const *extra)
 {
+    int slot = 0;
+    while (slot < 8 && server_logs[slot].pid > 0)
+        slot++;
+    if (slot == 8) return -1;
+    snprintf(server_logs[slot].path, sizeof server_logs[slot].path, "/tmp/wim-server-XXXXXX");
+    int log = mkstemp(server_logs[slot].path);
+    if (log < 0) return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        /* dies with the test, so a failed test never leaves it holding CTest's pipe */
+        /* dies with the test, so a failed test never leaves it running */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        char port_text[16];
-        snprintf(port_text, sizeof port_text, "%d", port);
-        const char *argv[32] = {bin, "-m", model, "--port", port_text, "-t", "1"};
+        dup2(log, 2);
+        const char *argv[32] = {bin, "-m", model, "--port", "0", "-t", "1"};
         int n = 7;
         for (int i = 0; extra && extra[i] && n < 31; i++)
             argv[n++] = extra[i];
@@ -218,9 +246,32 @@ static inline pid_t start_server(const char *bin, const char *model, int port,
         execv(bin, (char *const *)argv);
         _exit(127);
     }
-    if (wait_listening(pid, port)) return pid;
+    close(log);
+    server_logs[slot].pid = pid;
+    for (int i = 0; i < 300 && (*port = logged_port(server_logs[slot].path)) == 0; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) break;
+        struct timespec t = {0, 100 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    if (*port > 0 && wait_listening(pid, *port)) return pid;
     kill(pid, SIGKILL);
     return -1;
+}
+
+/* What server pid wrote to stderr, onto the test's own, and its file removed. */
+static inline void server_log_flush(pid_t pid)
+{
+    for (int i = 0; i < 8; i++) {
+        if (server_logs[i].pid != pid) continue;
+        FILE *f = fopen(server_logs[i].path, "r");
+        char buf[4096];
+        size_t n;
+        while (f && (n = fread(buf, 1, sizeof buf, f)) > 0)
+            fwrite(buf, 1, n, stderr);
+        if (f) fclose(f);
+        unlink(server_logs[i].path);
+        server_logs[i].pid = 0;
+    }
 }
 
 /* SIGTERM and wait: its exit status, or -1 if it did not exit cleanly within
@@ -228,15 +279,18 @@ static inline pid_t start_server(const char *bin, const char *model, int port,
 static inline int stop_server(pid_t pid)
 {
     int st = 0;
+    bool gone = false;
     kill(pid, SIGTERM);
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    for (int i = 0; i < 300 && !gone; i++) {
         struct timespec t = {0, 100 * 1000 * 1000};
-        nanosleep(&t, NULL);
+        if (!(gone = waitpid(pid, &st, WNOHANG) == pid)) nanosleep(&t, NULL);
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
+    if (!gone) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    server_log_flush(pid);
+    return gone && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* The one wim-server a test program talks to, on the tiny made model: its
@@ -246,9 +300,8 @@ static pid_t server;
 
 static inline int serve_tiny(const char *const *extra)
 {
-    port = free_port();
     server =
-        start_server(WIM_BIN_DIR "/wim-server", WIM_TEST_MODELS "/tiny-qwen2.gguf", port, extra);
+        start_server(WIM_BIN_DIR "/wim-server", WIM_TEST_MODELS "/tiny-qwen2.gguf", &port, extra);
     return server > 0 ? 0 : -1;
 }
 

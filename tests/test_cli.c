@@ -310,6 +310,15 @@ static void test_input_json_reference_format(void **state)
     write_bytes("bad.json", "{\"query\": 1}", 12);
     snprintf(args, sizeof args, "-m %s --input-json %s", TINY, path_in_dir("bad.json"));
     expect_error(args, "string \"context\"");
+    /* cJSON would end the context at \u0000 and read only what came before */
+    static const char *const bad[][2] = {
+        {"{\"context\": \"kept\\u0000dropped\", \"query\": \"q\"}", "NUL character"},
+        {"{\"context\": \"a\", \"query\": \"q\"} xyz", "data after the JSON value"},
+        {"{\"context\": \"a\", \"context\": \"b\", \"query\": \"q\"}", "\"context\" twice"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        write_bytes("bad.json", bad[i][0], strlen(bad[i][0]));
+        expect_error(args, bad[i][1]);
+    }
 }
 
 static void test_two_questions_and_a_saved_document(void **state)

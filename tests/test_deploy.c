@@ -138,7 +138,7 @@ static pid_t start_nginx(const char *bin)
  * ========================================================================= */
 
 /* Replica name on replica_port: one reading at a time, each step >= 200 ms. */
-static pid_t start_replica(const char *name, int replica_port)
+static pid_t start_replica(const char *name, int *replica_port)
 {
     const char *const extra[] = {"--replica", name, "--parallel", "1", "--queue", "16", NULL};
     setenv("WIM_TEST_SLOW_MS", "200", 1);
@@ -160,10 +160,8 @@ static int setup(void **state)
     snprintf(prefix, sizeof prefix, "/tmp/wim-nginx-XXXXXX");
     if (!mkdtemp(prefix)) return -1;
     port = free_port();
-    port_a = free_port();
-    port_b = free_port();
-    replica_a = start_replica("a", port_a);
-    replica_b = start_replica("b", port_b);
+    replica_a = start_replica("a", &port_a);
+    replica_b = start_replica("b", &port_b);
     if (replica_a < 0 || replica_b < 0 || !write_confs()) return -1;
     nginx = start_nginx(bin);
     if (nginx < 0) fprintf(stderr, "test_deploy: nginx did not start (%s)\n", bin);

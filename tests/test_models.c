@@ -310,6 +310,40 @@ static float logit_scale(const float *a)
     return most;
 }
 
+typedef struct rows {
+    float *v; /* [n][n_vocab] */
+    int n;
+} rows;
+
+/* Every row's logits of cont decoded into seq from position at. */
+static rows rows_after(wim_session *s, llama_seq_id seq, llama_pos at, const wim_tokens *cont)
+{
+    int n_vocab = llama_vocab_n_tokens(model->vocab);
+    s->batch.n_tokens = 0;
+    for (int i = 0; i < cont->n; i++)
+        wim_batch_add(&s->batch, cont->v[i], at + i, seq, true);
+    assert_int_equal(wim_decode_batch(s, s->ctx), 0);
+    rows r = {malloc((size_t)cont->n * (size_t)n_vocab * sizeof(float)), cont->n};
+    for (int i = 0; i < cont->n; i++)
+        memcpy(r.v + (size_t)i * (size_t)n_vocab, llama_get_logits_ith(s->ctx, i),
+               (size_t)n_vocab * sizeof(float));
+    return r;
+}
+
+/* The largest difference of any row, against that row's largest logit. */
+static float rows_difference(rows a, rows b)
+{
+    int n_vocab = llama_vocab_n_tokens(model->vocab);
+    assert_int_equal(a.n, b.n);
+    float worst = 0;
+    for (int i = 0; i < a.n; i++) {
+        const float *x = a.v + (size_t)i * (size_t)n_vocab, *y = b.v + (size_t)i * (size_t)n_vocab;
+        float e = largest_difference(x, y) / logit_scale(x);
+        if (e > worst) worst = e;
+    }
+    return worst;
+}
+
 /* ============================================================================
  * A drafted step gives each token the logits a step of its own gives it
  * ========================================================================= */
@@ -332,9 +366,35 @@ static void decode_one(wim_session *s, llama_token t, llama_pos pos, llama_seq_i
     assert_int_equal(wim_decode_batch(s, s->ctx), 0);
 }
 
+/* How far this model's kernels round apart between step shapes on this CPU:
+ * the prefix's rows decoded in one step against one step each, each in a
+ * sequence of its own (seq and seq + 1). Quantized weights on CPUs with
+ * repacked kernels take another path for several rows than for one, and
+ * another CPU rounds otherwise, so no bound fixed on one machine holds. */
+static float shape_noise(wim_session *s, const wim_tokens *t, llama_seq_id seq)
+{
+    wim_tokens prefix = {t->v, PREFIX, PREFIX};
+    rows together = rows_after(s, seq, 0, &prefix);
+    float worst = 0;
+    for (int i = 0; i < PREFIX; i++) {
+        decode_one(s, t->v[i], i, seq + 1);
+        float *alone = row_logits(s, -1);
+        float e = largest_difference(
+                      alone, together.v + (size_t)i * (size_t)llama_vocab_n_tokens(model->vocab)) /
+                  logit_scale(alone);
+        worst = e > worst ? e : worst;
+        free(alone);
+    }
+    free(together.v);
+    return worst;
+}
+
 /* What verifying drafts rests on (jobs.c): a token decoded with the drafts
  * after it in one step gets the logits it gets alone, step by step; and once
- * rejected drafts are cut off, the sequence goes on as if they never were. */
+ * rejected drafts are cut off, the sequence goes on as if they never were.
+ * Both within 4 times the rounding between step shapes measured here (at
+ * least 1e-3), which must stay well below what a wrong row gives: a row
+ * checked against its neighbour's logits, as a verification one off would. */
 static void test_drafted_rows_match_single_steps(void **state)
 {
     (void)state;
@@ -346,10 +406,12 @@ static void test_drafted_rows_match_single_steps(void **state)
     options(&o);
     pin_rounding(&o);
     wim_session *s = session(&o);
-    assert_int_equal(wim_session_reserve(s, 256, 4, 0), 0);
+    assert_int_equal(wim_session_reserve(s, 256, 6, 0), 0);
     wim_tokens t = {0};
     assert_int_equal(wim_tokens_add_text(model, &t, document, strlen(document), true, false), 0);
     assert_true(t.n > PREFIX + DRAFTED + 1);
+    float noise = shape_noise(s, &t, 4);
+    float bound = 4 * noise > 1e-3f ? 4 * noise : 1e-3f;
     assert_int_equal(wim_decode(s, s->ctx, t.v, PREFIX, 0, 0, false, -1), 0);
     llama_memory_t mem = llama_get_memory(s->ctx);
     for (llama_seq_id q = 1; q <= 3; q++)
@@ -366,11 +428,20 @@ static void test_drafted_rows_match_single_steps(void **state)
     assert_int_equal(wim_decode_batch(s, s->ctx), 0);
     for (int i = 0; i < DRAFTED; i++)
         together[i] = row_logits(s, i);
+    float worst = 0, wrong = INFINITY;
     for (int i = 0; i < DRAFTED; i++) {
         float err = largest_difference(alone[i], together[i]) / logit_scale(alone[i]);
-        printf("%s: drafted row %d differs by %g\n", model_path, i, err);
-        assert_true(err <= 1e-2f);
+        worst = err > worst ? err : worst;
+        if (i + 1 < DRAFTED) {
+            float off = largest_difference(alone[i + 1], together[i]) / logit_scale(alone[i + 1]);
+            wrong = off < wrong ? off : wrong;
+        }
     }
+    printf("%s: drafted rows differ by %g, bound %g (4 x the step-shape noise %g, at least 1e-3), "
+           "a row off %g\n",
+           model_path, worst, bound, noise, wrong);
+    assert_true(worst <= bound);
+    assert_true(wrong > 2 * bound);
 
     /* the first kept, the other drafts rejected: another token follows it */
     llama_token other = t.v[PREFIX + DRAFTED];
@@ -380,7 +451,7 @@ static void test_drafted_rows_match_single_steps(void **state)
     decode_one(s, t.v[PREFIX], PREFIX, 3);
     decode_one(s, other, PREFIX + 1, 3);
     float *fresh = row_logits(s, -1);
-    assert_true(largest_difference(after_cut, fresh) / logit_scale(fresh) <= 1e-2f);
+    assert_true(largest_difference(after_cut, fresh) / logit_scale(fresh) <= bound);
 
     for (int i = 0; i < DRAFTED; i++) {
         free(alone[i]);
@@ -439,10 +510,51 @@ static void test_fork_from_a_prefix(void **state)
 }
 
 /* ============================================================================
- * A stored document writes the margins of a fresh reading
+ * A stored document holds the state a fresh reading had after each segment
  * ========================================================================= */
 
-static void expect_stored_equals_fresh(wim_classify classify)
+/* Greedy text from random weights is no oracle across CPUs: a loop ends where
+ * two logits cross, and another kernel (another batch shape, another CPU's
+ * path through ggml) rounds that tie the other way. So a stored document is
+ * compared with a fresh reading on logits, teacher-forced: after each segment,
+ * the fresh reading's own margin is decoded in a fork of the loaded document
+ * and after a fresh prefill of the same prefix, and every row's logits must
+ * agree within the noise of that prefill done in two other batch shapes. A
+ * fork of the wrong prefix must miss by far more, or the test could not fail.
+ * The reader model, whose logits are decisive, compares the text itself
+ * (test_reader). */
+
+/* seq afresh, beside the loaded document: the preamble, then the document's
+ * first n tokens in decodes of chunk tokens (0: a segment a decode, as the
+ * reading does). */
+static void prefill(wim_session *s, llama_seq_id seq, int n, int chunk)
+{
+    wim_doc *d = &s->doc;
+    wim_cache_drop(s, s->ctx, seq);
+    assert_int_equal(wim_decode(s, s->ctx, d->pre.v, d->pre.n, seq, 0, false, -1), 0);
+    for (int at = 0; at < n;) {
+        int k = n - at;
+        if (chunk > 0 && k > chunk) k = chunk;
+        for (int i = 0; chunk == 0 && i < d->n; i++)
+            if (d->tok_off[i] == at) k = d->tok_off[i + 1] - at;
+        assert_int_equal(wim_decode(s, s->ctx, d->tok.v + at, k, seq, d->pre.n + at, false, -1), 0);
+        at += k;
+    }
+}
+
+/* The fresh reading's margin for question q after segment i, as tokens (a
+ * probe where it wrote none), so that the rows cover what it wrote. */
+static wim_tokens margin_tokens(const results *fresh, int q, int i)
+{
+    const wim_strbuf *m = &fresh->margin[q][i];
+    const char *text = m->len ? wim_strbuf_str(m) : probe;
+    wim_tokens t = {0};
+    assert_int_equal(wim_tokens_add_text(model, &t, text, strlen(text), false, false), 0);
+    if (t.n > 16) t.n = 16;
+    return t;
+}
+
+static void expect_stored_state(wim_classify classify)
 {
     wim_options o;
     options(&o);
@@ -451,10 +563,57 @@ static void expect_stored_equals_fresh(wim_classify classify)
     read_document(&o, &fresh, doc_path);
     wim_session *s = session(&o);
     if (wim_session_load_doc(s, doc_path) != 0) fail_msg("load: %s", wim_session_error(s));
+    /* the margins from the stored document: one for every segment and question */
     if (wim_session_ask(s, questions, 2, collect, &loaded) != 0)
         fail_msg("ask: %s", wim_session_error(s));
+    assert_int_equal(loaded.n_segments, fresh.n_segments);
+    assert_int_equal(loaded.n_margins, fresh.n_margins);
     wim_session_free(s);
-    assert_same_results(&fresh, &loaded);
+
+    s = session(&o);
+    if (wim_session_load_doc(s, doc_path) != 0) fail_msg("load: %s", wim_session_error(s));
+    wim_doc *d = &s->doc;
+    assert_true(d->n >= 3 && s->n_seq >= 3);
+    float worst = 0, noise = 0, wrong = INFINITY;
+    for (int i = 0; i < d->n; i++) {
+        wim_tokens cont = margin_tokens(&fresh, 0, i);
+        llama_pos n = d->pre.n + d->tok_off[i + 1];
+        rows forked[2];
+        for (int k = 0; k < 2 && k <= i; k++) { /* this segment, and the one before: wrong */
+            llama_pos at = d->pre.n + d->tok_off[i + 1 - k];
+            assert_int_equal(wim_cache_fork(s, 1, at), 0);
+            forked[k] = rows_after(s, 1, at, &cont);
+            wim_cache_drop(s, s->ctx, 1);
+        }
+        rows shape[3];
+        for (int k = 0; k < 3; k++) { /* a segment a decode; 5 tokens; all at once */
+            prefill(s, 2, d->tok_off[i + 1], (int[]){0, 5, d->tok_off[i + 1]}[k]);
+            shape[k] = rows_after(s, 2, n, &cont);
+        }
+        wim_cache_drop(s, s->ctx, 2);
+        float e = rows_difference(shape[0], forked[0]);
+        worst = e > worst ? e : worst;
+        for (int k = 1; k < 3; k++) {
+            float x = rows_difference(shape[0], shape[k]);
+            noise = x > noise ? x : noise;
+        }
+        if (i > 0) {
+            float w = rows_difference(shape[0], forked[1]);
+            wrong = w < wrong ? w : wrong;
+            free(forked[1].v);
+        }
+        free(forked[0].v);
+        for (int k = 0; k < 3; k++)
+            free(shape[k].v);
+        wim_tokens_free(&cont);
+    }
+    float bound = 4 * noise > 2e-3f ? 4 * noise : 2e-3f;
+    printf("%s: stored against fresh %g, bound %g (4 x the batch-shape noise %g, at least 2e-3), "
+           "a segment off %g\n",
+           model_path, worst, bound, noise, wrong);
+    assert_true(worst <= bound);
+    assert_true(wrong > 4 * bound);
+    wim_session_free(s);
     results_free(&fresh);
     results_free(&loaded);
 }
@@ -462,13 +621,13 @@ static void expect_stored_equals_fresh(wim_classify classify)
 static void test_stored_document_two_pass(void **state)
 {
     (void)state;
-    expect_stored_equals_fresh(WIM_CLASSIFY_TWO_PASS);
+    expect_stored_state(WIM_CLASSIFY_TWO_PASS);
 }
 
 static void test_stored_document_one_pass(void **state)
 {
     (void)state;
-    expect_stored_equals_fresh(WIM_CLASSIFY_ONE_PASS);
+    expect_stored_state(WIM_CLASSIFY_ONE_PASS);
 }
 
 int main(int argc, char **argv)

@@ -95,6 +95,28 @@ static void test_a_zero_byte_is_refused(void **state)
     expect_refused(escape, strlen(escape), "NUL character");
 }
 
+/* cJSON stops at the end of the first value and keeps the first of two equal
+ * keys (other parsers, the last): a proxy that checked the body could be told
+ * one thing and the server read another. */
+static void test_trailing_data_and_twice_given_keys_are_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"{\"document\": \"a\", \"query\": \"q\"}{\"x\": 1}",
+         "data after the JSON value, at byte 31"},
+        {"{\"document\": \"a\", \"query\": \"q\"} xyz", "data after the JSON value"},
+        {"{\"document\": \"a\", \"query\": \"q\", \"query\": \"r\"}", "\"query\" twice"},
+        {"{\"document\": \"a\", \"query\": \"q\", \"options\": {\"temp\": 1, \"temp\": 0}}",
+         "\"temp\" twice"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_refused(bad[i][0], strlen(bad[i][0]), bad[i][1]);
+    static const char spaced[] = "{\"document\": \"a\", \"query\": \"q\"} \r\n\t";
+    request r;
+    char err[640];
+    assert_int_equal(read_body(spaced, strlen(spaced), &r, err, sizeof err), 0);
+    request_free(&r);
+}
+
 /* An option's string was copied into 64 bytes, so a bad value longer than
  * that could pass for a good one, cut short. */
 static void test_a_long_option_is_read_whole(void **state)
@@ -111,6 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_accepted_body),
         cmocka_unit_test(test_a_zero_byte_is_refused),
+        cmocka_unit_test(test_trailing_data_and_twice_given_keys_are_refused),
         cmocka_unit_test(test_a_document_in_base64),
         cmocka_unit_test(test_a_long_option_is_read_whole),
     };

@@ -192,6 +192,13 @@ static void test_the_key_is_checked_before_the_body(void **state)
     expect_status(announce(KEY "0", 50000000), 401, "Authorization");
     expect_status(announce(KEY, 50000000), 413, "limit of 1000000 bytes");
     expect_status(http(port, "GET", "/v1/models", KEY, NULL), 200, "\"object\":\"model\"");
+    /* the scheme in any case, as HTTP has it; one such header, not the first of two */
+    static const char lower[] = "GET /v1/models HTTP/1.0\r\nAuthorization: bearer " KEY "\r\n\r\n";
+    expect_status(raw(connect_from("", "127.0.0.1"), lower), 200, "\"object\"");
+    expect_status(raw(connect_from("", "127.0.0.1"),
+                      "GET /v1/models HTTP/1.0\r\nAuthorization: Bearer " KEY
+                      "\r\nAuthorization: Bearer wrong\r\n\r\n"),
+                  401, "Authorization");
 
     char path[] = "/tmp/wim-key-XXXXXX";
     int fd = mkstemp(path);
@@ -219,6 +226,32 @@ static void test_without_a_key_only_this_machine(void **state)
              "GET /v1/models HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1:%d\r\n\r\n",
              port, port);
     expect_status(raw(connect_from("", "127.0.0.1"), same), 200, "\"object\"");
+    /* DNS rebinding: another site's name, resolved to this machine, in Host and Origin alike */
+    char rebound[256];
+    snprintf(rebound, sizeof rebound,
+             "GET /v1/models HTTP/1.0\r\nHost: attacker.example:%d\r\nOrigin: "
+             "http://attacker.example:%d\r\n\r\n",
+             port, port);
+    expect_status(raw(connect_from("", "127.0.0.1"), rebound), 403, "loopback Host");
+    static const char *const hosts[] = {"attacker.example",
+                                        "127.0.0.1.attacker.example",
+                                        "localhost.attacker.example:80",
+                                        "127.0.0.1:80x",
+                                        "[::1",
+                                        ""};
+    for (size_t k = 0; k < sizeof hosts / sizeof *hosts; k++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET /v1/models HTTP/1.0\r\nHost: %s\r\n\r\n", hosts[k]);
+        http_answer a = raw(connect_from("", "127.0.0.1"), req);
+        if (a.status != 403 && a.status != 400) fail_msg("Host '%s' got %d", hosts[k], a.status);
+        free(a.body);
+    }
+    static const char *const loopbacks[] = {"localhost", "LocalHost:8080", "127.0.0.2", "[::1]:80"};
+    for (size_t k = 0; k < sizeof loopbacks / sizeof *loopbacks; k++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET /v1/models HTTP/1.0\r\nHost: %s\r\n\r\n", loopbacks[k]);
+        expect_status(raw(connect_from("", "127.0.0.1"), req), 200, "\"object\"");
+    }
     /* a text/plain POST from another site's page needs no CORS preflight */
     expect_status(raw(connect_from("", "127.0.0.1"),
                       "POST /v1/wim HTTP/1.0\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n"

@@ -10,6 +10,7 @@
  */
 #include "args.h"
 #include "extract.h"
+#include "json.h"
 #include "slurp.h"
 #include "wim.h"
 
@@ -235,8 +236,10 @@ static char *read_document(cli *c, size_t max, int limit, size_t *len)
 static char *read_input_json(cli *c, size_t max, int limit, size_t *len)
 {
     char *text = read_bounded(c->json_in, "input JSON", c->input_json, 16 * max, limit, len);
-    cJSON *j = cJSON_Parse(text);
+    char why[200];
+    cJSON *j = json_read(text, *len, why, sizeof why);
     free(text);
+    if (!j) args_die("'%s': %s", c->input_json, why);
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(j, "context");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "query");
     if (!cJSON_IsString(ctx)) {

@@ -12,6 +12,7 @@
  * model as it is.
  */
 #include "chat_request.h"
+#include "json.h"
 
 #include "request.h"
 #include "strbuf.h"
@@ -400,13 +401,10 @@ unsigned chat_request_read(const char *body, size_t len, const wim_options *defa
                            chat_request *r, char *err, size_t errlen)
 {
     *r = (chat_request){0};
-    r->json = cJSON_ParseWithLength(body ? body : "", len);
+    char why[200];
+    r->json = json_read(body, len, why, sizeof why);
     if (!r->json) {
-        snprintf(err, errlen, "the body is not JSON");
-        return 400;
-    }
-    if (body && request_has_nul(body, len)) {
-        snprintf(err, errlen, "the body contains a NUL character (a zero byte or \\u0000)");
+        snprintf(err, errlen, "the body: %s", why);
         return 400;
     }
     if (!cJSON_IsObject(r->json)) {

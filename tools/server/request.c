@@ -5,6 +5,7 @@
  * may set, each checked by the library's own table.
  */
 #include "request.h"
+#include "json.h"
 
 #include "base64.h"
 #include "extract.h"
@@ -159,19 +160,6 @@ static const char *document(request *r, const cJSON *j, char *err, size_t errlen
     return extract_field(r, b64, err, errlen) == 0 ? r->extracted : NULL;
 }
 
-bool request_has_nul(const char *body, size_t len)
-{
-    if (memchr(body, '\0', len)) return true;
-    for (size_t i = 0; i + 6 <= len; i++) {
-        if (body[i] != '\\' || strncmp(body + i + 1, "u0000", 5) != 0) continue;
-        size_t slashes = 0;
-        while (slashes < i && body[i - 1 - slashes] == '\\')
-            slashes++;
-        if (slashes % 2 == 0) return true; /* the backslash itself is not escaped */
-    }
-    return false;
-}
-
 /* ============================================================================
  * The body
  * ========================================================================= */
@@ -180,15 +168,14 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
                       char *err, size_t errlen)
 {
     *r = (request){0};
-    cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+    char why[200];
+    cJSON *j = json_read(body, len, why, sizeof why);
     if (!j) {
-        snprintf(err, errlen, "the body is not JSON");
+        snprintf(err, errlen, "the body: %s", why);
         return 400;
     }
     bool ok = false;
-    if (body && request_has_nul(body, len))
-        snprintf(err, errlen, "the body contains a NUL character (a zero byte or \\u0000)");
-    else if (!cJSON_IsObject(j))
+    if (!cJSON_IsObject(j))
         snprintf(err, errlen, "the body must be a JSON object");
     else
         ok = (r->document = document(r, j, err, errlen)) &&

@@ -42,6 +42,5 @@ char *request_file_text(const char *what, const char *b64, size_t len, char *err
 
 /* A NUL in the body, a byte or a \u0000 escape: cJSON would end the string
  * there and drop the rest without a word, so it is refused instead. */
-bool request_has_nul(const char *body, size_t len);
 
 #endif

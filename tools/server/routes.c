@@ -6,6 +6,7 @@
 #include "routes.h"
 
 #include "chat_request.h"
+#include "json.h"
 #include "openai.h"
 #include "request.h"
 #include "strbuf.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* What is kept between the calls of one request: its body so far. */
 typedef struct call {
@@ -258,7 +260,7 @@ static enum MHD_Result overrule(struct MHD_Connection *c, reading *r, const char
     long seg = strtol(k_text, &end, 10);
     if (end == k_text || *end || seg < 0 || seg > 1 << 20)
         return send_error(c, 400, "margin '%s' is not a segment number", k_text);
-    cJSON *j = cJSON_ParseWithLength(k->body.s ? k->body.s : "", k->body.len);
+    cJSON *j = json_read(k->body.s, k->body.len, err, sizeof err);
     const cJSON *keep = cJSON_GetObjectItemCaseSensitive(j, "keep");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "question");
     bool ok = cJSON_IsObject(j) && (cJSON_IsBool(keep) || cJSON_IsNull(keep)) &&
@@ -405,6 +407,44 @@ static bool from_loopback(struct MHD_Connection *c)
     return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
 }
 
+/* The host part of a Host header: the name without its port, brackets kept
+ * off an IPv6 address; false when it has no such form. */
+static bool host_name(const char *host, char *name, size_t cap)
+{
+    const char *end = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
+    const char *from = host[0] == '[' ? host + 1 : host;
+    if (host[0] == '[' && !end) return false;
+    size_t n = end ? (size_t)(end - from) : strlen(from);
+    const char *port = end ? end + (host[0] == '[') : NULL;
+    if (port && *port) {
+        if (*port++ != ':' || !*port) return false;
+        for (; *port; port++)
+            if (*port < '0' || *port > '9') return false;
+    }
+    if (n == 0 || n >= cap) return false;
+    memcpy(name, from, n);
+    name[n] = '\0';
+    return true;
+}
+
+/* Without a key a browser must have reached this server by a loopback name. A
+ * page of another site that rebinds its own name to 127.0.0.1 (DNS rebinding)
+ * is same-origin with itself: it sends its own name in Host and, when at all,
+ * in Origin, so comparing the two proves nothing. A client without Host is no
+ * browser. */
+static bool loopback_host(struct MHD_Connection *c)
+{
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    char name[64];
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!host) return true;
+    if (!host_name(host, name, sizeof name)) return false;
+    if (strcasecmp(name, "localhost") == 0) return true;
+    if (host[0] == '[') return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    return inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
 /* A browser names the page that sent a request in Origin: without a key, only
  * this server's own page (or a client that is not a browser) may use the API,
  * so that no other web page a user visits can start readings here. */
@@ -416,18 +456,39 @@ static bool same_origin(struct MHD_Connection *c)
     return host && strncmp(origin, "http://", 7) == 0 && strcmp(origin + 7, host) == 0;
 }
 
+static enum MHD_Result count_authorization(void *n, enum MHD_ValueKind kind, const char *key,
+                                           const char *value)
+{
+    (void)kind, (void)value;
+    *(int *)n += strcasecmp(key, "Authorization") == 0;
+    return MHD_YES;
+}
+
+/* The key of the one Authorization header, when it is "Bearer KEY" (the
+ * scheme in any case, as HTTP has it); else NULL. Of two headers a proxy may
+ * have checked one and the server read the other. */
+static const char *bearer_key(struct MHD_Connection *c)
+{
+    int n = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_authorization, &n);
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    return n == 1 && h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
+}
+
 /* 0 when the API may be used by this request, else the status to refuse it
- * with and why. With a key: the key. Without: this machine, from no other
- * site's page. */
+ * with and why. With a key: the key. Without: this machine, by a loopback
+ * name, from no other site's page. */
 static unsigned refusal(const server *sv, struct MHD_Connection *c, const char **why)
 {
     if (sv->api_key) {
-        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-        bool ok = h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, sv->api_key);
+        const char *key = bearer_key(c);
         *why = "a valid \"Authorization: Bearer KEY\" header is required";
-        return ok ? 0 : 401;
+        return key && same_secret(key, sv->api_key) ? 0 : 401;
     }
     *why = !from_loopback(c) ? "this server has no API key, so only its own machine may use it"
+           : !loopback_host(c)
+               ? "this server has no API key, so it answers only to a loopback Host (127.0.0.1, "
+                 "localhost or [::1])"
            : !same_origin(c) ? "a request from another site's page needs an API key"
                              : NULL;
     return *why ? 403 : 0;
