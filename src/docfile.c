@@ -82,6 +82,8 @@ static char *header_json(const wim_session *s, size_t state_len, uint64_t sum)
     cJSON_AddItemToObject(j, "model", model_identity(s->m));
     cJSON_AddNumberToObject(j, "n_ctx", s->ctx_size);
     cJSON_AddNumberToObject(j, "segment_tokens", s->o.segment_tokens);
+    cJSON_AddNumberToObject(j, "max_margin_tokens", s->o.max_margin_tokens);
+    cJSON_AddNumberToObject(j, "max_answer_tokens", s->o.max_answer_tokens);
     cJSON_AddNumberToObject(j, "doc_bytes", (double)d->len);
     cJSON_AddNumberToObject(j, "pre_tokens", d->pre.n);
     cJSON_AddNumberToObject(j, "doc_tokens", d->tok.n);
@@ -348,6 +350,14 @@ static bool body_intact(const loaded *l, size_t *state_at, size_t *state_len)
     return strcmp(hex, sum->valuestring) == 0;
 }
 
+/* The context was sized for margins and answers of the stored limits: longer
+ * ones would not fit, so those limits apply (files from before they were
+ * stored have none). */
+static void at_most(int *limit, double stored)
+{
+    if (stored >= 1 && stored < *limit) *limit = (int)stored;
+}
+
 static int load(wim_session *s, const char *path, loaded *l)
 {
     if (read_whole(path, l, s->err, sizeof s->err) != 0 ||
@@ -376,6 +386,8 @@ static int load(wim_session *s, const char *path, loaded *l)
         return -1;
     }
     s->o.segment_tokens = (int)num(l->h, "segment_tokens");
+    at_most(&s->o.max_margin_tokens, num(l->h, "max_margin_tokens"));
+    at_most(&s->o.max_answer_tokens, num(l->h, "max_answer_tokens"));
     s->doc_whole = true;
     return 0;
 }

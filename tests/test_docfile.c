@@ -122,6 +122,34 @@ static void test_stored_segment_size_applies(void **state)
     results_free(&loaded);
 }
 
+/* A document stored with short margins and answers has a context sized for
+ * them: asked with the default lengths it writes them as long as it stored
+ * them, not an error naming a token count. */
+static void test_stored_margin_limit_applies(void **state)
+{
+    (void)state;
+    wim_options o;
+    options(&o);
+    o.max_margin_tokens = 3;
+    o.n_ctx = 0;
+    wim_session *s = session(model, &o);
+    results r = {0};
+    assert_int_equal(wim_session_run(s, document, strlen(document), first[0], collect, &r), 0);
+    assert_int_equal(wim_session_save_doc(s, path), 0);
+    wim_session_free(s);
+    results_free(&r);
+    wim_options_default(&o);
+    o.n_threads = 1;
+    s = session(model, &o);
+    if (wim_session_load_doc(s, path) != 0) fail_msg("%s", wim_session_error(s));
+    assert_int_equal(wim_session_options(s)->max_margin_tokens, 3);
+    assert_int_equal(wim_session_options(s)->max_answer_tokens, 8);
+    if (wim_session_ask(s, later, 2, collect, &r) != 0) fail_msg("%s", wim_session_error(s));
+    assert_int_equal(r.n_margins, 2 * r.n_segments);
+    results_free(&r);
+    wim_session_free(s);
+}
+
 static void test_new_questions_about_a_saved_document(void **state)
 {
     (void)state;
@@ -350,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_saved_document_answers_as_fresh_reading),
         cmocka_unit_test(test_stored_segment_size_applies),
+        cmocka_unit_test(test_stored_margin_limit_applies),
         cmocka_unit_test(test_new_questions_about_a_saved_document),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_header_numbers_out_of_range),

@@ -397,6 +397,20 @@ static void test_needle_fits_a_short_context(void **state)
     }
 }
 
+/* qa1: needle's person questions only, each still right by its facts. */
+static void test_qa1_asks_only_where_a_person_is(void **state)
+{
+    const struct llama_vocab *v = qwen(state);
+    for (int i = 0; i < 8; i++) {
+        eval_example e;
+        facts fs;
+        generate(v, "qa1", 600, 5, i, &e);
+        assert_length(v, &e, 600);
+        assert_int_equal(check_needle(&e, &fs), 0);
+        eval_example_free(&e);
+    }
+}
+
 static void test_other_tokenizer(void **state)
 {
     const struct llama_vocab *v = llama_model_get_vocab(((fixture *)*state)->llama);
@@ -458,7 +472,7 @@ static void test_errors(void **state)
 {
     const struct llama_vocab *v = qwen(state);
     char err[256];
-    assert_fails(v, "haystack", 4000, "unknown generator 'haystack' (cwe or needle)", err,
+    assert_fails(v, "haystack", 4000, "unknown generator 'haystack' (cwe, needle or qa1)", err,
                  sizeof err);
     assert_fails(v, "needle", 100, "--tokens 100 is too few for needle (at least", err, sizeof err);
     assert_fails(v, "needle", 0, "too few", err, sizeof err);
@@ -480,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_cwe_target_is_the_most_frequent_words),
         cmocka_unit_test(test_needle_target_follows_from_the_facts),
         cmocka_unit_test(test_needle_fits_a_short_context),
+        cmocka_unit_test(test_qa1_asks_only_where_a_person_is),
         cmocka_unit_test(test_other_tokenizer),
         cmocka_unit_test(test_same_arguments_same_example),
         cmocka_unit_test(test_errors),

@@ -4,7 +4,7 @@
  *
  *   wim-eval -m MODEL.gguf --data FILE.jsonl [--data ...] [--modes llm,rag,wim]
  *            [--limit N] [--out DIR] [--judge same|JUDGE.gguf] [engine flags]
- *   wim-eval --generate cwe|needle --tokens N --count K [--seed S] -m MODEL.gguf -o OUT.jsonl
+ *   wim-eval --generate cwe|needle|qa1 --tokens N --count K [--seed S] -m MODEL.gguf -o OUT.jsonl
  *   wim-eval --convert hotpotqa|multihop-rag --input FILE [--corpus FILE] --tokens N
  *            [--count K] [--seed S] -m MODEL.gguf -o OUT.jsonl
  *   wim-eval --report DIR
@@ -41,7 +41,7 @@ typedef struct eval_cli {
 
 static const char usage_head[] =
     "usage: wim-eval -m MODEL.gguf --data FILE [--data FILE ...] [options]\n"
-    "       wim-eval --generate cwe|needle --tokens N --count K [--seed S] -m MODEL.gguf -o OUT\n"
+    "       wim-eval --generate cwe|needle|qa1 --tokens N --count K [--seed S] -m MODEL.gguf -o OUT\n"
     "       wim-eval --convert hotpotqa|multihop-rag --input FILE [--corpus FILE] --tokens N\n"
     "                [--count K] [--seed S] -m MODEL.gguf -o OUT\n"
     "       wim-eval --report DIR\n"
@@ -62,7 +62,8 @@ static const char usage_head[] =
     "                             each QA answer is right; reported apart\n"
     "      --quiet                no progress bar or table\n"
     "data:\n"
-    "      --generate cwe|needle  write K generated examples of N model tokens to -o\n"
+    "      --generate cwe|needle|qa1\n"
+    "                             write K generated examples of N model tokens to -o\n"
     "      --convert hotpotqa|multihop-rag\n"
     "                             write examples from a downloaded set, padded to N tokens\n"
     "      --input FILE           HotpotQA distractor JSON, or MultiHop-RAG's queries JSON\n"

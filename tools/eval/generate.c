@@ -675,10 +675,11 @@ static void story_tell(story *s, uint64_t *st)
     s->answer = at[0];
 }
 
-static void story_make(story *s, uint64_t *st)
+/* type: 0 where is a person, 1 where is an object, -1 either by chance. */
+static void story_make(story *s, uint64_t *st, int type)
 {
     memset(s, 0, sizeof *s);
-    int type = (int)eval_rng_below(st, 2);
+    if (type < 0) type = (int)eval_rng_below(st, 2);
     s->n_people = 3 + (int)eval_rng_below(st, 2);
     choose_distinct(names, COUNT(names), s->n_people, s->people, st);
     choose_distinct(objects, COUNT(objects), 2, s->object, st);
@@ -734,11 +735,11 @@ static int needle_size(needle_doc *d, const story *s, long tokens, long fc, wim_
     }
 }
 
-static int gen_needle(const struct llama_vocab *v, long tokens, uint64_t st, eval_example *e,
-                      const char *id, char *err, size_t errlen)
+static int gen_needle(const struct llama_vocab *v, long tokens, int type, uint64_t st,
+                      eval_example *e, const char *id, char *err, size_t errlen)
 {
     story s;
-    story_make(&s, &st);
+    story_make(&s, &st, type);
     long fc = facts_cost(v, &s), least = fc * 2 > NEEDLE_MIN ? fc * 2 : NEEDLE_MIN;
     if (tokens < least) {
         snprintf(err, errlen, "--tokens %ld is too few for needle (at least %ld)", tokens, least);
@@ -767,8 +768,9 @@ int eval_generate(const char *kind, const struct llama_vocab *v, long tokens, ui
 {
     memset(e, 0, sizeof *e);
     bool cwe = kind && !strcmp(kind, "cwe"), needle = kind && !strcmp(kind, "needle");
-    if (!cwe && !needle) {
-        snprintf(err, errlen, "unknown generator '%s' (cwe or needle)", kind ? kind : "");
+    bool qa1 = kind && !strcmp(kind, "qa1");
+    if (!cwe && !needle && !qa1) {
+        snprintf(err, errlen, "unknown generator '%s' (cwe, needle or qa1)", kind ? kind : "");
         return -1;
     }
     if (!v) {
@@ -787,5 +789,5 @@ int eval_generate(const char *kind, const struct llama_vocab *v, long tokens, ui
     snprintf(id, sizeof id, "%s-%ld-%d", kind, tokens, index);
     uint64_t st = example_state(seed, index);
     return cwe ? gen_cwe(v, tokens, st, e, id, err, errlen)
-               : gen_needle(v, tokens, st, e, id, err, errlen);
+               : gen_needle(v, tokens, qa1 ? 0 : -1, st, e, id, err, errlen);
 }
