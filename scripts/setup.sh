@@ -6,6 +6,10 @@
 #   scripts/setup.sh --sanitize   ASan + UBSan build in build-asan/
 #   scripts/setup.sh --cuda       release build on llama.cpp built for this machine's
 #                                 NVIDIA GPU (needs the CUDA toolkit) in build-cuda/
+#   scripts/setup.sh --avx2       release build on llama.cpp built for any x86-64 CPU
+#                                 with AVX2 (not for this one) in build-avx2/: other
+#                                 kernels, which round otherwise, for tests that must
+#                                 hold on every CPU
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +24,12 @@ case "${1:-}" in
     # one GPU: NCCL (for several) would be one more library to link
     export WIM_LLAMA_CMAKE_ARGS="-DGGML_CUDA=ON -DGGML_CUDA_NCCL=OFF ${WIM_LLAMA_CMAKE_ARGS:-}"
     export WIM_LLAMA_KEY=-cuda ;;
+  --avx2)
+    build=build-avx2
+    export WIM_LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF ${WIM_LLAMA_CMAKE_ARGS:-}"
+    export WIM_LLAMA_KEY=-avx2 ;;
   "") ;;
-  *) echo "setup: unknown option $1 (--sanitize or --cuda)" >&2; exit 1 ;;
+  *) echo "setup: unknown option $1 (--sanitize, --cuda or --avx2)" >&2; exit 1 ;;
 esac
 
 install_packages() {

@@ -275,6 +275,44 @@ static void test_without_a_key_only_this_machine(void **state)
 }
 
 /* ============================================================================
+ * Documents too long to read
+ * ========================================================================= */
+
+/* A body of fmt with a document of n bytes ("word word ...") in its %s. */
+static char *with_document(const char *fmt, size_t n)
+{
+    char *doc = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        doc[i] = "word "[i % 5];
+    doc[n] = '\0';
+    size_t cap = strlen(fmt) + n + 1;
+    char *body = malloc(cap);
+    snprintf(body, cap, fmt, doc);
+    free(doc);
+    return body;
+}
+
+/* 3 MB of text cannot fit the tiny model's slot of 4096 tokens whatever they
+ * are: it is refused on its length, before a worker spends a minute (60 MB:
+ * four) tokenizing it, on both routes; the refusal names bytes, which only
+ * that check does. */
+static void test_a_document_too_long_is_refused_on_its_bytes(void **state)
+{
+    (void)state;
+    assert_int_equal(restart(NULL), 0);
+    static const char *const bodies[][2] = {
+        {"/v1/wim", "{\"query\": \"q\", \"document\": \"%s\"}"},
+        {"/v1/chat/completions", "{\"messages\": [{\"role\": \"system\", \"content\": \"%s\"}, "
+                                 "{\"role\": \"user\", \"content\": \"q\"}]}"}};
+    for (int i = 0; i < 2; i++) {
+        char *body = with_document(bodies[i][1], 3u << 20);
+        expect_status(http(port, "POST", bodies[i][0], NULL, body), 413,
+                      "bytes, more than a reading here can hold");
+        free(body);
+    }
+}
+
+/* ============================================================================
  * Slow and many connections
  * ========================================================================= */
 
@@ -334,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_ends_a_long_answer_at_once),
         cmocka_unit_test(test_the_key_is_checked_before_the_body),
         cmocka_unit_test(test_without_a_key_only_this_machine),
+        cmocka_unit_test(test_a_document_too_long_is_refused_on_its_bytes),
         cmocka_unit_test(test_headers_have_a_deadline),
         cmocka_unit_test(test_one_address_cannot_take_every_connection),
     };

@@ -17,14 +17,15 @@ typedef struct server {
     const char *model_name; /* the file's base name */
     wim_options defaults;   /* the engine flags given at start */
     readings *rs;
-    wim_pool *pool;      /* the contexts the readings share */
-    const char *api_key; /* NULL = none: this machine only, and no other site's page */
-    guard *guard;        /* the deadline for headers */
-    const char *web_dir; /* the page's files */
-    long max_doc_tokens; /* 0 = the context decides */
-    size_t max_body;     /* bytes */
-    long min_doc_tokens; /* chat: a document this long is read with WiM */
-    const char *replica; /* its name among several behind a proxy, or NULL */
+    wim_pool *pool;       /* the contexts the readings share */
+    const char *api_key;  /* NULL = none: this machine only, and no other site's page */
+    guard *guard;         /* the deadline for headers */
+    const char *web_dir;  /* the page's files */
+    long max_doc_tokens;  /* 0 = the context decides */
+    size_t max_doc_bytes; /* no document longer fits a reading's slot (or max_doc_tokens) */
+    size_t max_body;      /* bytes */
+    long min_doc_tokens;  /* chat: a document this long is read with WiM */
+    const char *replica;  /* its name among several behind a proxy, or NULL */
     int parallel;
     long started; /* when the server started, seconds since 1970 (the model's "created") */
 } server;

@@ -163,6 +163,35 @@ static struct MHD_Daemon *listen_on(const settings *s, server *sv)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDRESS, MHD_OPTION_END);
 }
 
+/* The most bytes a document that fits one reading's slot can have: its cells
+ * (or --max-doc-tokens, if fewer) times the vocabulary's longest piece. A
+ * longer text is refused on its length, before a minute goes into tokenizing
+ * megabytes that cannot be read. */
+static size_t slot_bytes(const wim_model *m, const settings *s)
+{
+    wim_model_info info;
+    wim_model_describe(m, &info);
+    wim_options slot = s->o;
+    slot.n_ctx = (s->o.n_ctx ? s->o.n_ctx : info.n_ctx_train) / s->parallel;
+    if (s->max_doc_tokens > 0 && s->max_doc_tokens < slot.n_ctx)
+        slot.n_ctx = (int)s->max_doc_tokens;
+    return wim_model_max_doc_bytes(m, &slot);
+}
+
+/* Every stream has its last chunk (the shutdown's error event) once the
+ * readings stop, but its connection's thread may not have sent it yet: wait
+ * for the connections to close, at most 5 s (a client's idle keep-alive
+ * connection would hold it that long), before the daemon closes them all. */
+static void drain(struct MHD_Daemon *d)
+{
+    for (int i = 0; i < 50; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0) return;
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     args_program = "wim-server";
@@ -193,6 +222,7 @@ int main(int argc, char **argv)
                  .replica = s.replica,
                  .parallel = s.parallel,
                  .started = (long)time(NULL)};
+    sv.max_doc_bytes = slot_bytes(m, &s);
     sv.pool = wim_pool_new(m, &s.o, s.parallel, s.o.n_ctx, err, sizeof err);
     if (!sv.pool) args_die("%s", err);
     sv.rs = readings_start(sv.pool, s.parallel, s.queue, s.replica);
@@ -216,6 +246,7 @@ int main(int argc, char **argv)
     sigwait(&quit, &sig);
     fprintf(stderr, "wim-server: stopping\n");
     readings_stop(sv.rs); /* ends every stream, so their connections close */
+    drain(d);
     MHD_stop_daemon(d);
     guard_stop(sv.guard);
     readings_free(sv.rs);
