@@ -1,0 +1,351 @@
+"""tasks.py - the reader's training tasks, rendered as wim renders its prompts.
+
+Every sample is one conversation exactly as wim puts it into the model: the
+preamble (ChatML user header with the system prompt, then templates/context.txt),
+the document's segments, then a prompt from templates/ and the reply, which is
+the only part the loss sees. Documents are BABILong-style: facts about people
+moving and carrying things, hidden in prose filler from Debian's own English
+text (licenses and fortunes), never from the seeds' test data.
+
+Names, places and objects come from training lists that leave out every name,
+place and object that wim-eval's generator and the BABILong seeds use, so that
+the evaluation sets are held out by construction.
+"""
+import glob
+import os
+import random
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# ---- the held-out vocabulary (wim-eval's tools/eval/generate.c and bAbI's qa1/qa2) ----
+HELD_OUT = set(
+    """Aldo Brenna Casimir Delphine Emory Fenna Gideon Halvard Ingrid Jory Kestrel Linnea
+    Matthias Nell Osric Petra Mary John Daniel Sandra Sandra Jeff Fred Bill Julie Emily
+    garden cellar orchard boathouse greenhouse stable attic workshop pantry courtyard laundry
+    library bathroom hallway office bedroom kitchen park school cinema
+    lantern compass ledger kettle satchel violin hammer telescope umbrella teapot candlestick
+    chessboard football apple milk""".split())
+
+NAMES = [n for n in """Abigail Adrian Agnes Albert Alice Amos Anna Arthur Audrey Basil Beatrice
+    Benedict Bernard Bertha Boris Bruno Calvin Camille Carla Cecil Celia Clara Clement Colin
+    Cora Cyrus Dalia Damon Dexter Dora Dorian Edgar Edith Edwin Elena Elias Eliza Elmer Enid
+    Ernest Esther Ezra Felix Flora Frances Frida Gavin Gemma Gerald Greta Gustav Hannah Harold
+    Hazel Hector Helga Henry Hilda Horace Hugo Ida Igor Imogen Irene Isaac Ivan Jasper Joan
+    Jonah Judith Karl Keith Klara Lars Laura Leon Lionel Lois Lucas Lydia Mabel Magnus Marcus
+    Martha Maud Miles Milo Miriam Morris Nadia Nathan Nigel Nina Noah Olga Oliver Otto Pablo
+    Paula Perry Philip Quentin Rachel Ralph Rhoda Rita Roland Rosa Rufus Ruth Samuel Selma
+    Silas Simon Sofia Stella Stefan Tabitha Tess Thea Tobias Ursula Vera Victor Viola Walter
+    Wanda Wilma Xavier Yara Yusuf Zelda Zora""".split() if n not in HELD_OUT]
+
+def _places():
+    words = ["barn", "bakery", "balcony", "basement", "chapel", "classroom", "cloakroom",
+             "conservatory", "corridor", "cottage", "dairy", "den", "dining room", "dormitory",
+             "forge", "foyer", "gallery", "garage", "gatehouse", "granary", "gymnasium",
+             "hayloft", "infirmary", "lobby", "loft", "lounge", "market", "mill", "nursery",
+             "observatory", "parlour", "pavilion", "playroom", "porch", "quay", "scullery",
+             "shed", "smithy", "stairwell", "storeroom", "studio", "study", "summerhouse",
+             "terrace", "theatre", "tower", "vestibule", "veranda", "vineyard", "washroom",
+             "wine vault", "woodshed", "yard", "boatyard", "bell tower", "post office",
+             "station", "waiting room", "meadow", "harbour", "chamber", "gate lodge", "bridge",
+             "orangery", "sewing room", "music room", "guest room", "back office", "pier",
+             "stables yard", "church", "tavern", "sauna", "pharmacy", "bookshop", "bank",
+             "museum", "warehouse"]
+    return [w for w in words if w not in HELD_OUT]
+
+
+PLACES = _places()
+OBJECTS = [o for o in """basket bottle blanket bucket candle clock cup drum flute gloves hat jug key
+    kite ladder lamp map mirror mug needle notebook paintbrush pen pillow pipe purse radio rope
+    saddle scarf shovel spoon suitcase sword torch trumpet vase wallet whistle
+    book box coin""".split() if o not in HELD_OUT]
+
+MOVES = ["went to", "moved to", "travelled to", "journeyed to", "went back to", "walked to",
+         "hurried to", "ran to"]
+PICKS = ["picked up", "took", "grabbed", "got"]
+FACT_WORDS = re.compile(r"\b(" + "|".join(
+    re.escape(w) for w in NAMES + PLACES + OBJECTS + sorted(HELD_OUT)) + r")\b|went|moved|travel|"
+    r"journey|picked|grabbed|walked|hurried|ran to", re.I)
+
+
+# ---- filler: English sentences from Debian's text ----
+
+def filler_sentences():
+    """Sentences from the licenses every Debian system has and the fortunes package."""
+    files = sorted(glob.glob("/usr/share/common-licenses/*")) + sorted(
+        f for f in glob.glob("/usr/share/games/fortunes/*") if "." not in os.path.basename(f))
+    out = []
+    for f in files:
+        if os.path.isdir(f):
+            continue
+        try:
+            text = open(f, encoding="utf-8", errors="strict").read()
+        except (UnicodeDecodeError, OSError):
+            continue
+        text = re.sub(r"\s+", " ", text.replace("%", " "))
+        for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", text):
+            s = s.strip()
+            if 25 <= len(s) <= 300 and s[0].isupper() and s[-1] in ".!?\"'" and \
+                    not FACT_WORDS.search(s) and s.isascii():
+                out.append(s)
+    return sorted(set(out))
+
+
+# ---- stories ----
+
+class Story:
+    """BABILong qa1: people moving between places, and things picked up on the
+    way (distractors); the question asks where one person is, and the answer
+    is the place of their latest move."""
+
+    def __init__(self, rng, names=NAMES, places=PLACES, objects=OBJECTS, single=False):
+        """single: one move each and nothing picked up (recall's first lessons)."""
+        people = rng.sample(names, rng.randint(1, 4))
+        target = people[0]
+        events = [(target, "move")] * (1 if single else rng.randint(1, 4))
+        for p in people[1:]:
+            events += [(p, "move")] * (1 if single else rng.randint(1, 3))
+        events += [(rng.choice(people), "pick")] * (0 if single else rng.randint(0, 2))
+        rng.shuffle(events)
+        at = {}
+        self.facts = []  # (text, person, place or None)
+        for p, ev in events:
+            if ev == "move":
+                place = rng.choice([x for x in places if x != at.get(p)])
+                at[p] = place
+                self.facts.append((f"{p} {rng.choice(MOVES)} the {place}.", p, place))
+            else:
+                self.facts.append((f"{p} {rng.choice(PICKS)} the {rng.choice(objects)}.", p, None))
+        self.target = target
+        self.query = f"Where is {target}?"
+        self.answer = at[target]
+
+    def relevant(self, facts):
+        """The fact that answers from these (a prefix of the story's): the
+        latest move of the person asked about, as a list of none or one."""
+        moves = [f for f in facts if f[1] == self.target and f[2]]
+        return moves[-1:]
+
+
+# ---- documents ----
+
+class Doc:
+    """A document as sentences, cut into segments of about seg_tokens tokens."""
+
+    def __init__(self, rng, story, filler, count, n_tokens, seg_tokens):
+        sents, total = [], 0
+        while total < n_tokens:
+            s = rng.choice(filler)
+            sents.append((s, None))
+            total += count(s) + 1
+        pos = sorted(rng.randint(0, len(sents)) for _ in story.facts)
+        for j, p in enumerate(pos):  # in story order
+            sents.insert(p + j, (story.facts[j][0], j))
+        self.sents = sents
+        pieces = []
+        for k, (s, _) in enumerate(sents):
+            sep = "" if k == 0 else ("\n\n" if rng.random() < 0.12 else " ")
+            pieces.append(sep + s)
+        # segments: whole sentences, each segment's text starts with its separator
+        self.segments, self.seg_facts = [], []
+        cur, cur_facts, cur_n = "", [], 0
+        for (s, i), p in zip(sents, pieces):
+            c = count(p)
+            if cur and cur_n + c > seg_tokens:
+                self.segments.append(cur)
+                self.seg_facts.append(cur_facts)
+                cur, cur_facts, cur_n = "", [], 0
+            cur += p
+            cur_n += c
+            if i is not None:
+                cur_facts.append(i)
+        self.segments.append(cur)
+        self.seg_facts.append(cur_facts)
+        self.text = "".join(self.segments)
+
+
+# ---- prompts: wim's templates in ChatML ----
+
+def load_templates():
+    t = {}
+    for f in glob.glob(os.path.join(ROOT, "templates", "*.txt")):
+        t[os.path.basename(f)[:-4]] = open(f, encoding="utf-8").read()
+    return t
+
+
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+GEN_HEADER = f"{IM_END}\n{IM_START}assistant\n"
+
+
+def user_header(system):
+    return f"{IM_START}system\n{system}{IM_END}\n{IM_START}user\n"
+
+
+def fill(template, values):
+    """Template pieces as wim_template_pieces cuts them: (text, is_template)."""
+    out, pos = [], 0
+    for m in re.finditer(r"\{(\w+)\}", template):
+        if m.group(1) in values:
+            out.append((template[pos:m.start()], True))
+            out.append((values[m.group(1)], False))
+            pos = m.end()
+    out.append((template[pos:], True))
+    return [p for p in out if p[0]]
+
+
+YES_REASONS = ["it says where {who} went.", "it names the place.", "it has the fact."]
+NO_REASONS = ["it does not say where {who} is.", "nothing about {who}.", "it has no fact."]
+
+
+class Renderer:
+    """Turns a story and a document into (tokens, loss mask) samples."""
+
+    def __init__(self, sp, templates):
+        self.sp, self.t = sp, templates
+        self.bos = sp.bos_id()
+        self.eos = sp.piece_to_id(IM_END)
+
+    def enc(self, text):
+        return self.sp.encode(text) if text else []
+
+    def prompt(self, name, values, close=True):
+        ids = []
+        for text, _ in fill(self.t[name], values):
+            ids += self.enc(text)
+        return ids + (self.enc(GEN_HEADER) if close else [])
+
+    def preamble(self):
+        return [self.bos] + self.enc(user_header(self.t["system"])) + self.enc(self.t["context"])
+
+    def sample(self, prefix, reply):
+        r = self.enc(reply) + [self.eos]
+        return prefix + r, [0] * len(prefix) + [1] * len(r)
+
+    def segs(self, doc, upto):
+        ids = []
+        for s in doc.segments[:upto]:
+            ids += self.enc(s)
+        return ids
+
+
+def facts_text(facts):
+    return " ".join(f[0] for f in facts)
+
+
+def who(story):
+    return story.target
+
+
+def margin_reply(story, doc, k, onepass, rng):
+    seen = [story.facts[i] for seg in doc.seg_facts[:k] for i in seg]
+    rel = story.relevant(seen)
+    if onepass:
+        return ("YES#" + facts_text(rel)) if rel else "NO#" + rng.choice(NO_REASONS).format(
+            who=who(story))
+    return facts_text(rel) if rel else "I don't know."
+
+
+def verdict_reply(story, note_rel, rng):
+    if note_rel:
+        return "YES#" + rng.choice(YES_REASONS).format(who=who(story))
+    return "NO#" + rng.choice(NO_REASONS).format(who=who(story))
+
+
+def answer_reply(story):
+    return f"The {story.answer}."
+
+
+def recall_sample(rng, r, story, doc):
+    """No prompt of wim's: the document, then "Where is P? P went to the X." for
+    everyone in it, loss on all of those. Associative recall, dense in the
+    one skill every prompt needs (find the person, copy the latest fact), to
+    get it learned early; the prompts' own samples teach where to use it."""
+    people = sorted({f[1] for f in story.facts})
+    rng.shuffle(people)
+    prefix = [r.bos] + r.segs(doc, len(doc.segments))
+    ids, mask = list(prefix), [0] * len(prefix)
+    for p in people:
+        moves = [f for f in story.facts if f[1] == p and f[2]]
+        if not moves:
+            continue
+        q, a = r.enc(f"\n\nWhere is {p}?"), r.enc(" " + moves[-1][0])
+        ids += q + a
+        mask += [0] * len(q) + [1] * len(a)
+    return ids, mask
+
+
+def make_sample(rng, r, story, doc, kind):
+    """One sample of a kind: margin, onepass, verdict, segverdict, answer, llm, rag,
+    recall."""
+    q = story.query
+    if kind == "recall":
+        return recall_sample(rng, r, story, doc)
+    if kind in ("margin", "onepass"):
+        k = rng.randint(1, len(doc.segments))
+        tpl = "extract_onepass" if kind == "onepass" else "extract"
+        prefix = r.preamble() + r.segs(doc, k) + r.prompt(tpl, {"query": q})
+        return r.sample(prefix, margin_reply(story, doc, k, kind == "onepass", rng))
+    if kind == "verdict":
+        k = rng.randint(1, len(doc.segments))
+        note = margin_reply(story, doc, k, False, rng)
+        if rng.random() < 0.25:  # notes of other people's moves, as a weak margin might write
+            others = [f for f in story.facts if f[1] != story.target]
+            if others:
+                note = facts_text(rng.sample(others, min(len(others), rng.randint(1, 2))))
+        rel = any(f[1] == story.target and f[2] and f[0] in note for f in story.facts)
+        prefix = [r.bos] + r.enc(user_header(r.t["system"])) + r.prompt(
+            "classify", {"query": q, "margin": note})
+        return r.sample(prefix, verdict_reply(story, rel, rng))
+    if kind == "segverdict":
+        k = rng.randrange(len(doc.segments))
+        facts = [story.facts[i] for i in doc.seg_facts[k]]
+        rel = bool(story.relevant(facts))
+        prefix = [r.bos] + r.enc(user_header(r.t["system"])) + r.prompt(
+            "classify_segment", {"query": q, "segment": doc.segments[k]})
+        return r.sample(prefix, verdict_reply(story, rel, rng))
+    if kind == "answer":
+        notes = []
+        for k in range(1, len(doc.segments) + 1):
+            m = margin_reply(story, doc, k, False, rng)
+            if m != "I don't know.":
+                notes.append("- " + m)
+        prefix = r.preamble() + r.segs(doc, len(doc.segments)) + r.prompt(
+            "answer", {"query": q, "margins": "\n".join(notes) or "(none)"})
+        return r.sample(prefix, answer_reply(story))
+    if kind == "llm":
+        prefix = r.preamble() + r.segs(doc, len(doc.segments)) + r.prompt("answer_llm", {"query": q})
+        return r.sample(prefix, answer_reply(story))
+    # rag: the segments with a relevant fact, in order
+    keep = [k for k in range(len(doc.segments))
+            if story.relevant([story.facts[i] for i in doc.seg_facts[k]])]
+    ids = r.preamble()
+    for k in keep:
+        ids += r.enc(doc.segments[k])
+    return r.sample(ids + r.prompt("answer_llm", {"query": q}), answer_reply(story))
+
+
+KINDS = [("margin", 0.32), ("onepass", 0.16), ("verdict", 0.14), ("segverdict", 0.04),
+         ("answer", 0.16), ("llm", 0.12), ("rag", 0.06), ("recall", 0.0)]
+
+
+class Tasks:
+    """A seeded stream of samples no longer than max_tokens."""
+
+    def __init__(self, sp, seed, max_tokens, recall=0.0, single=False):
+        self.recall = recall  # the share of recall samples
+        self.single = single  # recall's stories with one move each
+        self.rng = random.Random(seed)
+        self.r = Renderer(sp, load_templates())
+        self.filler = filler_sentences()
+        self.max_tokens = max_tokens
+        self.count = lambda s: len(sp.encode(s))
+
+    def draw(self, doc_tokens):
+        rng = self.rng
+        kind = "recall" if rng.random() < self.recall else \
+            rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
+        story = Story(rng, single=self.single and kind == "recall")
+        seg = rng.choice([64, 128, 192, 256, 384, 512, 768, 1024])
+        doc = Doc(rng, story, self.filler, self.count, doc_tokens, seg)
+        ids, mask = make_sample(rng, self.r, story, doc, kind)
+        return ids[-self.max_tokens:], mask[-self.max_tokens:], kind
