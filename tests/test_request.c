@@ -12,6 +12,7 @@
 #include "request.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static wim_options defaults;
@@ -110,6 +111,15 @@ static void test_trailing_data_and_twice_given_keys_are_refused(void **state)
          "\"temp\" twice"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_refused(bad[i][0], strlen(bad[i][0]), bad[i][1]);
+    /* many keys, the twice-given pair far apart: found by sorting, not pairwise */
+    enum { KEYS = 50000 };
+    char *many = malloc(KEYS * 16 + 64), *at = many;
+    at += sprintf(at, "{\"document\": \"a\", \"query\": \"q\"");
+    for (int i = 0; i < KEYS; i++)
+        at += sprintf(at, ", \"k%d\": 1", i == KEYS - 1 ? 7 : i);
+    strcpy(at, "}");
+    expect_refused(many, strlen(many), "\"k7\" twice");
+    free(many);
     static const char spaced[] = "{\"document\": \"a\", \"query\": \"q\"} \r\n\t";
     request r;
     char err[640];

@@ -8,6 +8,7 @@
 #include "json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool json_has_nul(const char *text, size_t len)
@@ -23,17 +24,40 @@ bool json_has_nul(const char *text, size_t len)
     return false;
 }
 
-/* The first key found twice in one object, anywhere inside j; NULL if none. */
-static const char *duplicate_key(const cJSON *j)
+static int by_name(const void *a, const void *b)
 {
-    for (const cJSON *a = j ? j->child : NULL; a; a = a->next) {
-        if (cJSON_IsObject(j))
-            for (const cJSON *b = a->next; b; b = b->next)
-                if (strcmp(a->string, b->string) == 0) return a->string;
-        const char *inner = duplicate_key(a);
-        if (inner) return inner;
-    }
-    return NULL;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A key object j has twice, found by sorting its keys (a body of a million
+ * keys must not take a million squared comparisons); NULL if none, or if
+ * there is no memory to look (the caller then sees *oom). */
+static const char *twice_in(const cJSON *j, bool *oom)
+{
+    size_t n = 0;
+    for (const cJSON *a = j->child; a; a = a->next)
+        n++;
+    const char **keys = n > 1 ? malloc(n * sizeof *keys) : NULL;
+    if (n > 1 && !keys) *oom = true;
+    if (!keys) return NULL;
+    n = 0;
+    for (const cJSON *a = j->child; a; a = a->next)
+        keys[n++] = a->string;
+    qsort(keys, n, sizeof *keys, by_name);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && !dup; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
+    free(keys);
+    return dup;
+}
+
+/* The first key found twice in one object, anywhere inside j; NULL if none. */
+static const char *duplicate_key(const cJSON *j, bool *oom)
+{
+    const char *dup = cJSON_IsObject(j) ? twice_in(j, oom) : NULL;
+    for (const cJSON *a = j->child; a && !dup && !*oom; a = a->next)
+        dup = duplicate_key(a, oom);
+    return dup;
 }
 
 cJSON *json_read(const char *text, size_t len, char *err, size_t errlen)
@@ -52,12 +76,15 @@ cJSON *json_read(const char *text, size_t len, char *err, size_t errlen)
     size_t at = (size_t)(end - text);
     while (at < len && strchr(" \t\r\n", text[at]))
         at++;
-    const char *dup = at < len ? NULL : duplicate_key(j);
+    bool oom = false;
+    const char *dup = at < len ? NULL : duplicate_key(j, &oom);
     if (at < len)
         snprintf(err, errlen, "it has data after the JSON value, at byte %zu", at);
     else if (dup)
         snprintf(err, errlen, "it gives the key \"%.64s\" twice in one object", dup);
-    if (at == len && !dup) return j;
+    else if (oom)
+        snprintf(err, errlen, "there is no memory to read it");
+    if (at == len && !dup && !oom) return j;
     cJSON_Delete(j);
     return NULL;
 }
