@@ -28,6 +28,11 @@ const char *wim_llama_last_error(void)
     return last_error;
 }
 
+void wim_llama_set_error(const char *why)
+{
+    snprintf(last_error, sizeof last_error, "%s", why);
+}
+
 static void backend_init_once(void)
 {
     static bool done;

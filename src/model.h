@@ -56,5 +56,7 @@ const char *wim_model_weights_id(wim_model *m);
 
 /* The last error line llama.cpp logged, or "" (for one-line error messages). */
 const char *wim_llama_last_error(void);
+/* Records why wim itself refused what llama.cpp would have been asked to do. */
+void wim_llama_set_error(const char *why);
 
 #endif

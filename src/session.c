@@ -164,6 +164,47 @@ void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role ro
 }
 
 /* n_batch tokens a decode, in micro-batches of o->n_batch (more only for a pool's merged steps). */
+/* Bytes of memory free to take now (MemAvailable and free swap), 0 if unknown. */
+static double memory_free(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    double kib = 0, v;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &v) == 1 ||
+            sscanf(line, "SwapFree: %lf kB", &v) == 1)
+            kib += v;
+    if (f) fclose(f);
+    return kib * 1024;
+}
+
+/* True, with the reason recorded as llama.cpp's last error, when the KV cache
+ * of these parameters alone cannot fit in the memory free: llama.cpp would
+ * allocate it page by page and fail (or be killed) many gigabytes later. A
+ * lower bound, so only for plain attention on the CPU (a sliding window or a
+ * recurrent state holds less; offloaded layers hold it elsewhere). */
+static bool kv_too_big(const wim_model *m, const struct llama_context_params *p)
+{
+    const struct llama_model *lm = m->model;
+    if (!m->on_cpu || llama_model_is_recurrent(lm) || llama_model_is_hybrid(lm) ||
+        llama_model_n_swa(lm) > 0)
+        return false;
+    double head = (double)llama_model_n_embd(lm) / llama_model_n_head(lm);
+    double per_value = (double)ggml_type_size(p->type_k) / (double)ggml_blck_size(p->type_k) +
+                       (double)ggml_type_size(p->type_v) / (double)ggml_blck_size(p->type_v);
+    double need =
+        (double)p->n_ctx * llama_model_n_layer(lm) * llama_model_n_head_kv(lm) * head * per_value;
+    double have = memory_free();
+    if (have <= 0 || need <= have) return false;
+    char why[200];
+    snprintf(why, sizeof why,
+             "its KV cache alone would take %.1f GiB, more than the %.1f GiB of memory free: give "
+             "a smaller -c",
+             need / (1 << 30), have / (1 << 30));
+    wim_llama_set_error(why);
+    return true;
+}
+
 struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ctx_role role,
                                       int n_ctx, int n_batch, int n_seq)
 {
@@ -179,7 +220,7 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ct
     p.n_threads = p.n_threads_batch = o->n_threads;
     p.no_perf = true;
     wim_memory_params(m, o, role, &p);
-    return llama_init_from_model(m->model, p);
+    return kv_too_big(m, &p) ? NULL : llama_init_from_model(m->model, p);
 }
 
 static bool abort_asked(void *data);

@@ -292,6 +292,10 @@ static void test_engine_flags(void **state)
     /* the tiny model's heads are 16 wide: too narrow for q8_0's 32-value blocks */
     snprintf(args, sizeof args, "-m %s -f %s -q q -ctk q8_0", TINY, path_in_dir("doc.txt"));
     expect_error(args, "does not divide");
+    /* a KV cache no machine here holds is refused before llama.cpp allocates
+       it page by page (it grew to 19.6 GB before failing) */
+    snprintf(args, sizeof args, "-m %s -f %s -q q -c 1000000000", TINY, path_in_dir("doc.txt"));
+    expect_error(args, "GiB of memory free: give a smaller -c");
 }
 
 static void test_input_json_reference_format(void **state)
