@@ -158,6 +158,11 @@ static void test_stop_answers_from_margins_so_far(void **state)
     assert_non_null(strstr(a.body, "\"state\":\"done\""));
     assert_non_null(strstr(a.body, "\"stopped\":true"));
     free(a.body);
+    /* "%00" is no end of the id: r1%00 is not r1 */
+    snprintf(path, sizeof path, "/v1/wim/%s%%00", id);
+    a = http(port, "GET", path, KEY, NULL);
+    assert_int_equal(a.status, 404);
+    free(a.body);
     free(body);
 }
 

@@ -149,6 +149,23 @@ static const char *api_key(const settings *s)
     return key;
 }
 
+/* URLs unescaped as libmicrohttpd does, except that one with an escaped NUL
+ * (%00) is left as it came: unescaped, the path would end there, and
+ * "/v1/wim/r1%00" would name r1. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    char *copy = strdup(s);
+    if (!copy) return strlen(s);
+    size_t n = MHD_http_unescape(copy);
+    if (strlen(copy) == n)
+        memcpy(s, copy, n + 1);
+    else
+        n = strlen(s);
+    free(copy);
+    return n;
+}
+
 static struct MHD_Daemon *listen_on(const settings *s, server *sv)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
@@ -160,7 +177,8 @@ static struct MHD_Daemon *listen_on(const settings *s, server *sv)
         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, routes_completed, sv,
         MHD_OPTION_NOTIFY_CONNECTION, routes_connection, sv, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDRESS, MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDRESS, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape, NULL, MHD_OPTION_END);
 }
 
 /* The most bytes a document that fits one reading's slot can have: its cells
