@@ -41,7 +41,8 @@ typedef struct eval_cli {
 
 static const char usage_head[] =
     "usage: wim-eval -m MODEL.gguf --data FILE [--data FILE ...] [options]\n"
-    "       wim-eval --generate cwe|needle|qa1 --tokens N --count K [--seed S] -m MODEL.gguf -o OUT\n"
+    "       wim-eval --generate cwe|needle|qa1 --tokens N --count K [--seed S] -m MODEL.gguf -o "
+    "OUT\n"
     "       wim-eval --convert hotpotqa|multihop-rag --input FILE [--corpus FILE] --tokens N\n"
     "                [--count K] [--seed S] -m MODEL.gguf -o OUT\n"
     "       wim-eval --report DIR\n"

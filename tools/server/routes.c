@@ -152,9 +152,8 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, reading *r, openai_
 
 /* 413 when the document is longer in bytes than a reading can hold in tokens
  * (see slot_bytes in server.c), decided before anything is tokenized. */
-static unsigned too_many_bytes(const server *sv, const char *document, char *err, size_t errlen)
+static unsigned too_many_bytes(const server *sv, size_t bytes, char *err, size_t errlen)
 {
-    size_t bytes = strlen(document);
     if (bytes <= sv->max_doc_bytes) return 0;
     snprintf(err, errlen,
              "the document is %zu bytes, more than a reading here can hold (at most %zu bytes)",
@@ -166,10 +165,10 @@ static unsigned too_many_bytes(const server *sv, const char *document, char *err
  * the reading tokenizes it anyway), with why in err; else 0. */
 static unsigned over_limit(const server *sv, const char *document, char *err, size_t errlen)
 {
-    unsigned status = too_many_bytes(sv, document, err, errlen);
+    size_t bytes = document ? strlen(document) : 0; /* a reading always has one */
+    unsigned status = too_many_bytes(sv, bytes, err, errlen);
     if (status) return status;
-    int tokens =
-        sv->max_doc_tokens ? wim_model_count_tokens(sv->model, document, strlen(document)) : 0;
+    int tokens = sv->max_doc_tokens ? wim_model_count_tokens(sv->model, document, bytes) : 0;
     if (tokens <= sv->max_doc_tokens || !sv->max_doc_tokens) return 0;
     snprintf(err, errlen, "the document is %d tokens, more than this server's limit of %ld", tokens,
              sv->max_doc_tokens);
@@ -241,7 +240,7 @@ static enum MHD_Result start_chat(const server *sv, struct MHD_Connection *c, co
     char err[640];
     chat_request q;
     unsigned status = chat_request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
-    if (!status && q.document) status = too_many_bytes(sv, q.document, err, sizeof err);
+    if (!status && q.document) status = too_many_bytes(sv, strlen(q.document), err, sizeof err);
     bool wim = !status && read_with_wim(sv, &q);
     if (wim) status = over_limit(sv, q.document, err, sizeof err);
     reading *r = status ? NULL
