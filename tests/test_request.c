@@ -117,7 +117,7 @@ static void test_trailing_data_and_twice_given_keys_are_refused(void **state)
     at += sprintf(at, "{\"document\": \"a\", \"query\": \"q\"");
     for (int i = 0; i < KEYS; i++)
         at += sprintf(at, ", \"k%d\": 1", i == KEYS - 1 ? 7 : i);
-    strcpy(at, "}");
+    memcpy(at, "}", 2);
     expect_refused(many, strlen(many), "\"k7\" twice");
     free(many);
     static const char spaced[] = "{\"document\": \"a\", \"query\": \"q\"} \r\n\t";
