@@ -125,6 +125,16 @@ static int doc_tokenize(wim_session *s, wim_doc *d)
     return add_prompt(s, &d->pre, WIM_TPL_CONTEXT, NULL, 0, false);
 }
 
+/* The segmenter's counter. Cutting a long document up takes a count per
+ * candidate segment, so an abort (a server shutting down) ends it at the next
+ * count. A stop waits for the first step, where it answers from nothing read. */
+static int count_unless_aborted(const char *text, size_t len, void *user)
+{
+    wim_session *s = user;
+    wim_test_pause(s);
+    return wim_poll(s) == WIM_ABORT ? -1 : wim_count_tokens(text, len, (void *)s->m);
+}
+
 /* Checks, copies, segments and tokenizes the document into s->doc. */
 static int doc_open(wim_session *s, const char *text, size_t len)
 {
@@ -141,9 +151,13 @@ static int doc_open(wim_session *s, const char *text, size_t len)
     d->text[len] = '\0';
     d->len = len;
     size_t n = 0;
-    if (wim_segment(text, len, s->o.segment_tokens, wim_count_tokens, s->m, &d->spans, &n, s->err,
-                    sizeof s->err) != 0)
+    if (wim_segment(text, len, s->o.segment_tokens, count_unless_aborted, s, &d->spans, &n, s->err,
+                    sizeof s->err) != 0) {
+        if (wim_poll(s) == WIM_ABORT)
+            snprintf(s->err, sizeof s->err,
+                     "aborted while the document was being cut into segments");
         return -1;
+    }
     d->n = (int)n;
     if (doc_tokenize(s, d) != 0) {
         snprintf(s->err, sizeof s->err, "cannot tokenize the document");
@@ -642,6 +656,13 @@ static int run_rag(wim_session *s)
  * A run
  * ========================================================================= */
 
+/* rc, once the run that returns it has let go of any interrupt it was asked for. */
+static int ended(wim_session *s, int rc)
+{
+    atomic_store(&s->interrupt, WIM_CONTINUE);
+    return rc;
+}
+
 static int begin(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
                  void *user)
 {
@@ -651,8 +672,9 @@ static int begin(wim_session *s, const char *const *queries, int n_queries, wim_
     s->n_queries = n_queries;
     s->t0_ms = wim_now_ms();
     s->st = (wim_stats){0};
+    /* an interrupt asked for before the run began (a server stopping while the
+       reading starts) is kept: it is cleared when a run ends (ended) */
     s->stop = s->stop_floor = WIM_CONTINUE;
-    atomic_store(&s->interrupt, WIM_CONTINUE);
     s->err[0] = '\0';
     return check_queries(s);
 }
@@ -726,15 +748,21 @@ static int read_all(wim_session *s)
     return rc;
 }
 
-int wim_session_run_many(wim_session *s, const char *doc, size_t doc_len,
-                         const char *const *queries, int n_queries, wim_event_fn cb, void *user)
+static int run_many(wim_session *s, const char *doc, size_t doc_len, const char *const *queries,
+                    int n_queries, wim_event_fn cb, void *user)
 {
     if (begin(s, queries, n_queries, cb, user) != 0) return -1;
-    if (doc_open(s, doc ? doc : "", doc ? doc_len : 0) != 0) return -1;
+    if (doc_open(s, doc ? doc : "", doc ? doc_len : 0) != 0) return s->stop == WIM_ABORT ? 1 : -1;
     s->st.n_doc_tokens = s->doc.tok.n;
     s->st.n_segments = s->doc.n;
     if (size_contexts(s) != 0) return -1;
     return conduct(s, read_all);
+}
+
+int wim_session_run_many(wim_session *s, const char *doc, size_t doc_len,
+                         const char *const *queries, int n_queries, wim_event_fn cb, void *user)
+{
+    return ended(s, run_many(s, doc, doc_len, queries, n_queries, cb, user));
 }
 
 int wim_session_run(wim_session *s, const char *doc, size_t doc_len, const char *query,
@@ -779,7 +807,7 @@ static int ask(wim_session *s)
     return rc;
 }
 
-int wim_session_ask(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
+static int ask_many(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
                     void *user)
 {
     if (begin(s, queries, n_queries, cb, user) != 0) return -1;
@@ -881,8 +909,13 @@ static int run_chat(wim_session *s)
     return started < 0 ? -1 : drain(s);
 }
 
-int wim_session_chat(wim_session *s, const wim_message *msgs, int n_msgs, wim_event_fn cb,
-                     void *user)
+int wim_session_ask(wim_session *s, const char *const *queries, int n_queries, wim_event_fn cb,
+                    void *user)
+{
+    return ended(s, ask_many(s, queries, n_queries, cb, user));
+}
+
+static int chat(wim_session *s, const wim_message *msgs, int n_msgs, wim_event_fn cb, void *user)
 {
     if (!msgs || n_msgs < 1) {
         snprintf(s->err, sizeof s->err, "no messages");
@@ -900,4 +933,10 @@ int wim_session_chat(wim_session *s, const wim_message *msgs, int n_msgs, wim_ev
             : -1;
     s->o.mode = mode;
     return rc;
+}
+
+int wim_session_chat(wim_session *s, const wim_message *msgs, int n_msgs, wim_event_fn cb,
+                     void *user)
+{
+    return ended(s, chat(s, msgs, n_msgs, cb, user));
 }

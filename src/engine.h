@@ -149,6 +149,9 @@ int wim_poll(wim_session *s);
 void wim_batch_add(struct llama_batch *b, llama_token t, llama_pos pos, llama_seq_id seq,
                    bool logits);
 int wim_decode_batch(wim_session *s, struct llama_context *ctx);
+/* The test seam WIM_TEST_SLOW_MS: a pause before every decode step and every
+ * count of the segmenter, so that tests can rely on a lower bound. */
+void wim_test_pause(const wim_session *s);
 /* Decodes n tokens into seq at positions pos.., in micro-batches, keeping the
  * last token's logits when logits_last. With seg >= 0 they are document tokens
  * of that segment: progress is reported and a stop is honoured between

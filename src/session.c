@@ -319,13 +319,18 @@ int wim_pooled(const wim_session *s, const struct llama_context *ctx)
     return ctx == s->ctx ? WIM_POOL_MAIN : WIM_POOL_CLS;
 }
 
-int wim_decode_batch(wim_session *s, struct llama_context *ctx)
+void wim_test_pause(const wim_session *s)
 {
-    int rc;
     if (s->test_slow_ms > 0)
         nanosleep(
             &(struct timespec){s->test_slow_ms / 1000, (long)(s->test_slow_ms % 1000) * 1000000L},
             NULL);
+}
+
+int wim_decode_batch(wim_session *s, struct llama_context *ctx)
+{
+    int rc;
+    wim_test_pause(s);
     if (s->pool) {
         rc = wim_pool_decode(s, wim_pooled(s, ctx));
     } else {

@@ -312,6 +312,41 @@ static void test_a_document_too_long_is_refused_on_its_bytes(void **state)
     }
 }
 
+/* Cutting a document into segments takes a count of tokens for each candidate
+ * segment, and each count waits 500 ms on this server (the slow seam): this
+ * one, 400 sentences in segments of 16 tokens, would take minutes to cut up.
+ * SIGTERM must end it at the next count: the stream ends with the shutdown's
+ * error, and the server exits within stop_server's 30 s. */
+static void test_shutdown_ends_the_cutting_up(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--parallel", "1", NULL};
+    if (server > 0) stop_server(server);
+    assert_int_equal(serve_tiny_slow(extra, "500"), 0);
+    enum { SENTENCES = 400 };
+    char *doc = malloc(SENTENCES * 40), *at = doc;
+    for (int i = 0; i < SENTENCES; i++)
+        at += sprintf(at, "Barge %d brought rye to Orrin. ", i);
+    char *body = malloc(strlen(doc) + 128);
+    sprintf(body,
+            "{\"query\": \"Who?\", \"options\": {\"segment_tokens\": 16}, \"document\": \"%s\"}",
+            doc);
+    sse s = {.fd = patient(http_send(port, "POST", "/v1/wim", NULL, body), 60)};
+    free(doc);
+    free(body);
+    cJSON *j = sse_until(&s, "request");
+    assert_non_null(j);
+    cJSON_Delete(j);
+    assert_int_equal(stop_server(server), 0);
+    server = 0;
+    j = sse_until(&s, "error");
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")),
+                        "the server is shutting down");
+    cJSON_Delete(j);
+    close(s.fd);
+}
+
 /* ============================================================================
  * Slow and many connections
  * ========================================================================= */
@@ -373,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_the_key_is_checked_before_the_body),
         cmocka_unit_test(test_without_a_key_only_this_machine),
         cmocka_unit_test(test_a_document_too_long_is_refused_on_its_bytes),
+        cmocka_unit_test(test_shutdown_ends_the_cutting_up),
         cmocka_unit_test(test_headers_have_a_deadline),
         cmocka_unit_test(test_one_address_cannot_take_every_connection),
     };
