@@ -163,7 +163,6 @@ void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role ro
     if (o->rope_scale > 0) p->rope_freq_scale = 1.0f / o->rope_scale;
 }
 
-/* n_batch tokens a decode, in micro-batches of o->n_batch (more only for a pool's merged steps). */
 /* Bytes of memory free to take now (MemAvailable and free swap), 0 if unknown. */
 static double memory_free(void)
 {
@@ -205,6 +204,7 @@ static bool kv_too_big(const wim_model *m, const struct llama_context_params *p)
     return true;
 }
 
+/* n_batch tokens a decode, in micro-batches of o->n_batch (more only for a pool's merged steps). */
 struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ctx_role role,
                                       int n_ctx, int n_batch, int n_seq)
 {

@@ -146,6 +146,20 @@ static void test_a_queued_stream_outlives_the_idle_timeout(void **state)
     expect_status(http(port, "GET", path, KEY, NULL), 200, "\"stopped\":false");
 }
 
+/* SIGTERM to the server (stop_server allows it 30 s), and the shutdown's error
+ * as the last event of stream s. */
+static void expect_shutdown_error(sse *s)
+{
+    assert_int_equal(stop_server(server), 0);
+    server = 0;
+    cJSON *j = sse_until(s, "error");
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")),
+                        "the server is shutting down");
+    cJSON_Delete(j);
+    close(s->fd);
+}
+
 static void test_shutdown_ends_a_long_answer_at_once(void **state)
 {
     (void)state;
@@ -153,15 +167,7 @@ static void test_shutdown_ends_a_long_answer_at_once(void **state)
     cJSON *j = sse_until(&a, "token"); /* the answer, 200 steps of 500 ms, has begun */
     assert_non_null(j);
     cJSON_Delete(j);
-    /* stop_server allows 30 s; finishing the answer would take 100 */
-    assert_int_equal(stop_server(server), 0);
-    server = 0;
-    j = sse_until(&a, "error");
-    assert_non_null(j);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")),
-                        "the server is shutting down");
-    cJSON_Delete(j);
-    close(a.fd);
+    expect_shutdown_error(&a); /* finishing the answer would take 100 s */
 }
 
 /* ============================================================================
@@ -337,14 +343,7 @@ static void test_shutdown_ends_the_cutting_up(void **state)
     cJSON *j = sse_until(&s, "request");
     assert_non_null(j);
     cJSON_Delete(j);
-    assert_int_equal(stop_server(server), 0);
-    server = 0;
-    j = sse_until(&s, "error");
-    assert_non_null(j);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")),
-                        "the server is shutting down");
-    cJSON_Delete(j);
-    close(s.fd);
+    expect_shutdown_error(&s);
 }
 
 /* ============================================================================

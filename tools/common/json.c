@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool json_has_nul(const char *text, size_t len)
+/* True when text holds a zero byte or a \u0000 escape. */
+static bool has_nul(const char *text, size_t len)
 {
     if (memchr(text, '\0', len)) return true;
     for (size_t i = 0; i + 6 <= len; i++) {
@@ -63,7 +64,7 @@ static const char *duplicate_key(const cJSON *j, bool *oom)
 cJSON *json_read(const char *text, size_t len, char *err, size_t errlen)
 {
     text = text ? text : "";
-    if (json_has_nul(text, len)) {
+    if (has_nul(text, len)) {
         snprintf(err, errlen, "it contains a NUL character (a zero byte or \\u0000)");
         return NULL;
     }

@@ -8,9 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* True when text holds a zero byte or a \u0000 escape. */
-bool json_has_nul(const char *text, size_t len);
-
 /* The JSON value of len bytes of text (NULL taken as ""), or NULL with why in
  * err ("it ..." : the caller names what "it" is): not JSON, a NUL, data after
  * the value, or a key twice in one object. Free with cJSON_Delete. */

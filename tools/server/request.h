@@ -40,7 +40,4 @@ int request_settings(const wim_options *defaults, const struct cJSON *mode,
  * err that names the field as what. */
 char *request_file_text(const char *what, const char *b64, size_t len, char *err, size_t errlen);
 
-/* A NUL in the body, a byte or a \u0000 escape: cJSON would end the string
- * there and drop the rest without a word, so it is refused instead. */
-
 #endif

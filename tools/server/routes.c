@@ -165,10 +165,8 @@ static unsigned too_many_bytes(const server *sv, size_t bytes, char *err, size_t
  * the reading tokenizes it anyway), with why in err; else 0. */
 static unsigned over_limit(const server *sv, const char *document, char *err, size_t errlen)
 {
-    size_t bytes = document ? strlen(document) : 0; /* a reading always has one */
-    unsigned status = too_many_bytes(sv, bytes, err, errlen);
-    if (status) return status;
-    int tokens = sv->max_doc_tokens ? wim_model_count_tokens(sv->model, document, bytes) : 0;
+    int tokens =
+        sv->max_doc_tokens ? wim_model_count_tokens(sv->model, document, strlen(document)) : 0;
     if (tokens <= sv->max_doc_tokens || !sv->max_doc_tokens) return 0;
     snprintf(err, errlen, "the document is %d tokens, more than this server's limit of %ld", tokens,
              sv->max_doc_tokens);
@@ -180,6 +178,7 @@ static enum MHD_Result start_reading(const server *sv, struct MHD_Connection *c,
     char err[640];
     request q;
     unsigned status = request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
+    if (!status) status = too_many_bytes(sv, strlen(q.document), err, sizeof err);
     if (!status) status = over_limit(sv, q.document, err, sizeof err);
     reading *r = status ? NULL : readings_add(sv->rs, q.document, q.query, &q.options);
     if (!status && !r) {
@@ -241,7 +240,7 @@ static enum MHD_Result start_chat(const server *sv, struct MHD_Connection *c, co
     chat_request q;
     unsigned status = chat_request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
     if (!status && q.document) status = too_many_bytes(sv, strlen(q.document), err, sizeof err);
-    bool wim = !status && read_with_wim(sv, &q);
+    bool wim = !status && q.document && read_with_wim(sv, &q);
     if (wim) status = over_limit(sv, q.document, err, sizeof err);
     reading *r = status ? NULL
                  : wim  ? readings_add(sv->rs, q.document, q.query, &q.options)
