@@ -28,9 +28,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The version of this header; wim_version() gives the library's, which a
+ * program loading libwim.so at run time may compare with it. */
+#define WIM_VERSION_MAJOR  0
+#define WIM_VERSION_MINOR  2
+#define WIM_VERSION_PATCH  0
+#define WIM_VERSION_STRING "0.2.0"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Everything declared here, and nothing else, is exported from libwim.so (it
+ * is built with hidden visibility). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* "MAJOR.MINOR.PATCH" of the library. */
+const char *wim_version(void);
 
 typedef struct wim_model wim_model;
 typedef struct wim_session wim_session;
@@ -277,7 +293,10 @@ int wim_session_run(wim_session *s, const char *doc, size_t doc_len, const char 
  * (WIM_ABORT), as if the callback had returned it. It takes effect within one
  * decode step; an abort also ends the decode in flight, through llama.cpp's
  * abort callback, where the session has contexts of its own. A margin being
- * written when the stop comes is dropped. The next run starts afresh. */
+ * written when the stop comes is dropped. Either also ends the cutting of a
+ * document into segments at its next count; a stop there ends the run with
+ * nothing read (START, then DONE with empty answers, stopped early). The next
+ * run starts afresh. */
 void wim_session_interrupt(wim_session *s, int how);
 
 /* The same for several questions at once: the document is read once, and each
@@ -344,6 +363,10 @@ const char *wim_cache_type_name(wim_cache_type t);
 const char *wim_flash_attn_name(wim_flash_attn f);
 const char *wim_rope_scaling_name(wim_rope_scaling r);
 const char *wim_event_name(wim_event_type t);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,8 @@ install_packages() {
   local want=(build-essential cmake pkg-config git ca-certificates libicu-dev libcjson-dev
               libmicrohttpd-dev libcmocka-dev libxxhash-dev libpoppler-glib-dev libxml2-dev
               libcairo2-dev qpdf gnuplot-nox chromium nginx
-              clang libclang-rt-dev) missing=()
+              clang libclang-rt-dev python3-venv python3-pip python3-setuptools python3-wheel python3-pytest
+              dpkg-dev file) missing=()
   command -v npm >/dev/null || want+=(npm)
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return

@@ -116,6 +116,7 @@ static int doc_tokenize(wim_session *s, wim_doc *d)
     if (!d->tok_off) return -1;
     for (int i = 0; i < d->n; i++) {
         d->tok_off[i] = d->tok.n;
+        if (wim_poll(s) != WIM_CONTINUE) return -1;
         if (wim_tokens_add_text(s->m, &d->tok, d->text + d->spans[i].start, d->spans[i].len, false,
                                 false) != 0)
             return -1;
@@ -126,13 +127,13 @@ static int doc_tokenize(wim_session *s, wim_doc *d)
 }
 
 /* The segmenter's counter. Cutting a long document up takes a count per
- * candidate segment, so an abort (a server shutting down) ends it at the next
- * count. A stop waits for the first step, where it answers from nothing read. */
-static int count_unless_aborted(const char *text, size_t len, void *user)
+ * candidate segment, so a stop or an abort (a user, a client that left, a
+ * server shutting down) ends it at the next count. */
+static int count_unless_interrupted(const char *text, size_t len, void *user)
 {
     wim_session *s = user;
     wim_test_pause(s);
-    return wim_poll(s) == WIM_ABORT ? -1 : wim_count_tokens(text, len, (void *)s->m);
+    return wim_poll(s) != WIM_CONTINUE ? -1 : wim_count_tokens(text, len, (void *)s->m);
 }
 
 /* Checks, copies, segments and tokenizes the document into s->doc. */
@@ -151,19 +152,23 @@ static int doc_open(wim_session *s, const char *text, size_t len)
     d->text[len] = '\0';
     d->len = len;
     size_t n = 0;
-    if (wim_segment(text, len, s->o.segment_tokens, count_unless_aborted, s, &d->spans, &n, s->err,
-                    sizeof s->err) != 0) {
-        if (wim_poll(s) == WIM_ABORT)
-            snprintf(s->err, sizeof s->err,
-                     "aborted while the document was being cut into segments");
+    if (wim_segment(text, len, s->o.segment_tokens, count_unless_interrupted, s, &d->spans, &n,
+                    s->err, sizeof s->err) != 0)
         return -1;
-    }
     d->n = (int)n;
     if (doc_tokenize(s, d) != 0) {
         snprintf(s->err, sizeof s->err, "cannot tokenize the document");
         return -1;
     }
     return 0;
+}
+
+/* A document that an interrupt kept from being opened: nothing of it is kept. */
+static int doc_interrupted(wim_session *s)
+{
+    wim_doc_free(&s->doc);
+    snprintf(s->err, sizeof s->err, "interrupted while the document was being cut up");
+    return wim_poll(s);
 }
 
 static int seg_tokens(const wim_doc *d, int i)
@@ -748,11 +753,21 @@ static int read_all(wim_session *s)
     return rc;
 }
 
+static int read_nothing(wim_session *s)
+{
+    (void)s;
+    return 0;
+}
+
 static int run_many(wim_session *s, const char *doc, size_t doc_len, const char *const *queries,
                     int n_queries, wim_event_fn cb, void *user)
 {
     if (begin(s, queries, n_queries, cb, user) != 0) return -1;
-    if (doc_open(s, doc ? doc : "", doc ? doc_len : 0) != 0) return s->stop == WIM_ABORT ? 1 : -1;
+    if (doc_open(s, doc ? doc : "", doc ? doc_len : 0) != 0) {
+        int how = wim_poll(s) == WIM_CONTINUE ? -1 : doc_interrupted(s);
+        /* stopped before anything was read: a run of nothing, stopped early */
+        return how == WIM_STOP ? conduct(s, read_nothing) : how == WIM_ABORT ? 1 : -1;
+    }
     s->st.n_doc_tokens = s->doc.tok.n;
     s->st.n_segments = s->doc.n;
     if (size_contexts(s) != 0) return -1;

@@ -21,7 +21,7 @@ static unsigned read_body(const char *body, chat_request *r, char *err, size_t e
 {
     wim_options_default(&defaults);
     err[0] = '\0';
-    return chat_request_read(body, strlen(body), &defaults, r, err, errlen);
+    return chat_request_read(body, strlen(body), &defaults, 0, r, err, errlen);
 }
 
 static chat_request read_ok(const char *body)

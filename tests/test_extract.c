@@ -29,7 +29,7 @@ static void expect_refused(const char *s, size_t len, const char *needle)
 {
     char *text = NULL, err[256] = "";
     size_t n;
-    if (extract_text(s, len, &text, &n, err, sizeof err) == 0)
+    if (extract_text(s, len, 0, &text, &n, err, sizeof err) == 0)
         fail_msg("accepted, wanted '%s'; text '%s'", needle, text);
     if (!strstr(err, needle)) fail_msg("reason '%s', wanted '%s'", err, needle);
     assert_null(strchr(err, '\n'));
@@ -40,7 +40,7 @@ static char *expect_text(const char *s, size_t len)
 {
     char *text = NULL, err[256] = "";
     size_t n = 0;
-    if (extract_text(s, len, &text, &n, err, sizeof err) != 0) fail_msg("refused: %s", err);
+    if (extract_text(s, len, 0, &text, &n, err, sizeof err) != 0) fail_msg("refused: %s", err);
     assert_non_null(text);
     assert_int_equal(n, strlen(text));
     return text;
@@ -83,6 +83,29 @@ static void test_encrypted_pdf_is_refused_as_encrypted(void **state)
     assert_non_null(pdf);
     expect_refused(pdf, len, "the PDF is encrypted");
     free(pdf);
+}
+
+/* A bound on the text: a PDF with more pages than it has bytes (each page is a
+ * form feed at least) is refused before it is read, a longer text as it grows. */
+static void test_text_past_its_bound_is_too_long(void **state)
+{
+    (void)state;
+    static const char *const blank[12] = {NULL};
+    size_t len, n;
+    char *text = NULL, err[256];
+    char *many = pdf_make(blank, 12, &len); /* 11 form feeds */
+    assert_int_equal(extract_text(many, len, 10, &text, &n, err, sizeof err), EXTRACT_TOO_LONG);
+    assert_non_null(strstr(err, "over 10 bytes"));
+    free(many);
+    char *pdf = pdf_make(three, 3, &len);
+    assert_int_equal(extract_text(pdf, len, 20, &text, &n, err, sizeof err), EXTRACT_TOO_LONG);
+    assert_int_equal(extract_text(pdf, len, 1000, &text, &n, err, sizeof err), 0);
+    free(text);
+    free(pdf);
+    assert_int_equal(extract_text("twelve bytes", 12, 11, &text, &n, err, sizeof err),
+                     EXTRACT_TOO_LONG);
+    assert_int_equal(extract_text("twelve bytes", 12, 12, &text, &n, err, sizeof err), 0);
+    free(text);
 }
 
 /* The encoder the tests send PDFs with, against the decoder. */
@@ -166,7 +189,7 @@ static void test_html_text_over_the_bound_is_refused(void **state)
         memcpy(page + i * one + 3 + 1024, "</p>", 4);
     }
     page[n * one] = '\0';
-    expect_refused(page, n * one, "text is over 64 MiB");
+    expect_refused(page, n * one, "text is over 67108864 bytes");
     free(page);
 }
 
@@ -263,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_base64_decodes_every_padding),
         cmocka_unit_test(test_base64_refuses_what_is_not_base64),
         cmocka_unit_test(test_base64_round_trip),
+        cmocka_unit_test(test_text_past_its_bound_is_too_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

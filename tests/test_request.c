@@ -29,7 +29,7 @@ static int setup(void **state)
 static unsigned read_body(const char *body, size_t len, request *r, char *err, size_t errlen)
 {
     err[0] = '\0';
-    return request_read(body, len, &defaults, r, err, errlen);
+    return request_read(body, len, &defaults, 0, r, err, errlen);
 }
 
 static void expect_refused(const char *body, size_t len, const char *why)
@@ -62,16 +62,17 @@ static void test_an_accepted_body(void **state)
 
 /* "document_base64": the decoded file's text becomes the document (an HTML
  * page here, its script left out); exactly one of it and "document". */
+/* <p>One <script>x()</script>two.</p>: 8 bytes of text */
+static const char html_body[] =
+    "{\"document_base64\": "
+    "\"PHA+T25lIDxzY3JpcHQ+eCgpPC9zY3JpcHQ+dHdvLjwvcD4=\", \"query\": \"q\"}";
+
 static void test_a_document_in_base64(void **state)
 {
     (void)state;
-    /* <p>One <script>x()</script>two.</p> */
-    static const char body[] =
-        "{\"document_base64\": "
-        "\"PHA+T25lIDxzY3JpcHQ+eCgpPC9zY3JpcHQ+dHdvLjwvcD4=\", \"query\": \"q\"}";
     request r;
     char err[640];
-    assert_int_equal(read_body(body, strlen(body), &r, err, sizeof err), 0);
+    assert_int_equal(read_body(html_body, strlen(html_body), &r, err, sizeof err), 0);
     assert_string_equal(r.document, "One two.");
     request_free(&r);
     expect_refused("{\"document_base64\": \"PHA+\", \"document\": \"x\", \"query\": \"q\"}", 58,
@@ -81,6 +82,22 @@ static void test_a_document_in_base64(void **state)
     expect_refused("{\"document_base64\": \"PHA+\", \"query\": \"q\"}", 41,
                    "\"document_base64\" (HTML): the HTML page has no text");
     expect_refused("{\"query\": \"q\"}", 14, "missing field \"document\" (or \"document_base64\")");
+}
+
+/* A file's text longer than a reading can hold is 413, refused as it is read
+ * (before: read whole, then refused on its bytes or tokens). */
+static void test_a_file_longer_than_a_reading_is_413(void **state)
+{
+    (void)state;
+    const char *body = html_body;
+    request r;
+    char err[640];
+    assert_int_equal(request_read(body, strlen(body), &defaults, 7, &r, err, sizeof err), 413);
+    if (!strstr(err, "over 7 bytes")) fail_msg("reason: %s", err);
+    assert_null(r.json);
+    assert_int_equal(request_read(body, strlen(body), &defaults, 8, &r, err, sizeof err), 0);
+    assert_string_equal(r.document, "One two.");
+    request_free(&r);
 }
 
 /* cJSON copies a zero byte inside a string and ends the string there: the
@@ -145,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_a_zero_byte_is_refused),
         cmocka_unit_test(test_trailing_data_and_twice_given_keys_are_refused),
         cmocka_unit_test(test_a_document_in_base64),
+        cmocka_unit_test(test_a_file_longer_than_a_reading_is_413),
         cmocka_unit_test(test_a_long_option_is_read_whole),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

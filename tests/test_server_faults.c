@@ -79,12 +79,14 @@ static sse long_reading_on_a_slow_server(void)
     return (sse){.fd = patient(http_send(port, "POST", "/v1/wim", KEY, long_reading), 60)};
 }
 
-/* /health's count of queued readings. */
-static int queued_now(void)
+/* A count in /health: "queued" or "reading". */
+static int health_count(const char *what)
 {
     http_answer a = http(port, "GET", "/health", NULL, NULL);
-    const char *q = strstr(a.body, "\"queued\":");
-    int n = q ? atoi(q + 9) : -1;
+    char key[32];
+    int len = snprintf(key, sizeof key, "\"%s\":", what);
+    const char *at = strstr(a.body, key);
+    int n = at ? atoi(at + len) : -1;
     free(a.body);
     return n;
 }
@@ -115,7 +117,7 @@ static void test_a_queued_stream_outlives_the_idle_timeout(void **state)
     int c = http_send(port, "POST", "/v1/wim", KEY, short_reading);
     sse cs = {.fd = patient(c, 60)};
     cJSON_Delete(sse_until(&cs, "request"));
-    assert_int_equal(queued_now(), 2);
+    assert_int_equal(health_count("queued"), 2);
     close(c);
 
     /* 9 keep-alives of 5 s: 45 s queued, past libmicrohttpd's 30 s idle timeout */
@@ -125,7 +127,7 @@ static void test_a_queued_stream_outlives_the_idle_timeout(void **state)
         if (j) fail_msg("a queued reading got an event: %s", cJSON_PrintUnformatted(j));
         if (!comment) fail_msg("the queued stream ended after %d keep-alives", b.comments);
     }
-    assert_int_equal(queued_now(), 1); /* c is gone */
+    assert_int_equal(health_count("queued"), 1); /* c is gone */
     char path[96];
     snprintf(path, sizeof path, "/v1/wim/%s", id_b);
     expect_status(http(port, "GET", path, KEY, NULL), 200, "\"state\":\"queued\"");
@@ -323,9 +325,11 @@ static void test_a_document_too_long_is_refused_on_its_bytes(void **state)
  * one, 400 sentences in segments of 16 tokens, would take minutes to cut up.
  * SIGTERM must end it at the next count: the stream ends with the shutdown's
  * error, and the server exits within stop_server's 30 s. */
-static void test_shutdown_ends_the_cutting_up(void **state)
+/* A reading of 400 sentences on a server whose every count takes 500 ms: cutting
+ * it up would take minutes. Returns its stream, past the request event, and
+ * its id in id. */
+static sse cutting_up_on_a_slow_server(char *id, size_t idlen)
 {
-    (void)state;
     static const char *const extra[] = {"--parallel", "1", NULL};
     if (server > 0) stop_server(server);
     assert_int_equal(serve_tiny_slow(extra, "500"), 0);
@@ -342,8 +346,55 @@ static void test_shutdown_ends_the_cutting_up(void **state)
     free(body);
     cJSON *j = sse_until(&s, "request");
     assert_non_null(j);
+    snprintf(id, idlen, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(j, "id")));
     cJSON_Delete(j);
+    return s;
+}
+
+static void test_shutdown_ends_the_cutting_up(void **state)
+{
+    (void)state;
+    char id[32];
+    sse s = cutting_up_on_a_slow_server(id, sizeof id);
     expect_shutdown_error(&s);
+}
+
+/* A stop while the document is cut up ends the reading at the next count:
+ * nothing read, no answer, stopped early (before: at the first step, after
+ * every count). */
+static void test_stop_ends_the_cutting_up(void **state)
+{
+    (void)state;
+    char id[32], path[64];
+    sse s = cutting_up_on_a_slow_server(id, sizeof id);
+    snprintf(path, sizeof path, "/v1/wim/%s/stop", id);
+    http_answer a = http(port, "POST", path, NULL, "");
+    assert_int_equal(a.status, 200);
+    free(a.body);
+    cJSON *j = sse_until(&s, "done");
+    assert_non_null(j);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "stopped_early")));
+    assert_int_equal(cJSON_GetObjectItem(j, "segments_read")->valueint, 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "answer")), "");
+    cJSON_Delete(j);
+    close(s.fd);
+}
+
+/* A client that leaves while its document is cut up frees the slot at the next
+ * count, not after minutes of counting for no one. */
+static void test_a_client_leaving_ends_the_cutting_up(void **state)
+{
+    (void)state;
+    char id[32];
+    sse s = cutting_up_on_a_slow_server(id, sizeof id);
+    assert_int_equal(health_count("reading"), 1);
+    close(s.fd);
+    int n = 1;
+    for (int i = 0; i < 60 && n != 0; i++) { /* the cutting alone would take 200 s */
+        sleep(1);
+        n = health_count("reading");
+    }
+    assert_int_equal(n, 0);
 }
 
 /* ============================================================================
@@ -408,6 +459,8 @@ int main(void)
         cmocka_unit_test(test_without_a_key_only_this_machine),
         cmocka_unit_test(test_a_document_too_long_is_refused_on_its_bytes),
         cmocka_unit_test(test_shutdown_ends_the_cutting_up),
+        cmocka_unit_test(test_stop_ends_the_cutting_up),
+        cmocka_unit_test(test_a_client_leaving_ends_the_cutting_up),
         cmocka_unit_test(test_headers_have_a_deadline),
         cmocka_unit_test(test_one_address_cannot_take_every_connection),
     };

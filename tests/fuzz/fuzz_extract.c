@@ -20,7 +20,7 @@ static void check_extract(const char *bytes, size_t len)
 {
     char *text = NULL, err[512] = "";
     size_t n = 0;
-    if (extract_text(bytes, len, &text, &n, err, sizeof err) != 0) {
+    if (extract_text(bytes, len, 0, &text, &n, err, sizeof err) != 0) {
         check(err[0] && !strchr(err, '\n'));
         return;
     }

@@ -97,14 +97,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, data, size);
     request r;
     char err[640] = "";
-    unsigned status = request_read(body, size, &defaults, &r, err, sizeof err);
+    unsigned status = request_read(body, size, &defaults, 0, &r, err, sizeof err);
     if (status == 0)
         check_accepted(body, size, &r);
     else
         check(status == 400 && err[0] && !r.json);
     request_free(&r);
     chat_request c;
-    status = chat_request_read(body, size, &defaults, &c, err, sizeof err);
+    status = chat_request_read(body, size, &defaults, 0, &c, err, sizeof err);
     if (status == 0)
         check_chat(body, size, &c);
     else

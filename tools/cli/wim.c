@@ -71,6 +71,7 @@ static const char usage_tail[] =
     "      --json                 JSON Lines events on stdout (docs/events.md)\n"
     "      --quiet                no progress or margins on stderr\n"
     "  -h, --help                 this text\n"
+    "      --version              the version\n"
     "\n"
     "Environment: WIM_VERBOSE=1 shows llama.cpp's own log.\n";
 
@@ -157,6 +158,8 @@ static void parse_args(cli *c, int argc, char **argv)
         if (args_is(arg, "-h", "--help")) {
             printf("%s%s%s", usage_head, args_engine_usage, usage_tail);
             exit(0);
+        } else if (args_is(arg, NULL, "--version")) {
+            args_version();
         } else if (args_is(arg, NULL, "--json")) {
             c->json = true;
         } else if (args_is(arg, NULL, "--quiet")) {
@@ -222,7 +225,7 @@ static char *read_document(cli *c, size_t max, int limit, size_t *len)
                  c->doc_path, max, limit);
     char *text, err[512];
     extract_kind k = extract_kind_of(raw, raw_len);
-    int rc = extract_text(raw, raw_len, &text, len, err, sizeof err);
+    int rc = extract_text(raw, raw_len, 0, &text, len, err, sizeof err);
     free(raw);
     if (rc != 0 && k != EXTRACT_TEXT)
         args_die("document '%s' (%s): %s", c->doc_path, extract_kind_name(k), err);

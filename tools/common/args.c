@@ -25,6 +25,12 @@ void args_die(const char *fmt, ...)
     exit(1);
 }
 
+void args_version(void)
+{
+    printf("%s %s\n", args_program, wim_version());
+    exit(0);
+}
+
 bool args_is(const char *arg, const char *short_name, const char *long_name)
 {
     return (short_name && strcmp(arg, short_name) == 0) || strcmp(arg, long_name) == 0;

@@ -15,6 +15,9 @@ extern const char *args_program;
 /* Prints "PROGRAM: error: ..." on one line and exits with status 1. */
 _Noreturn void args_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --version: prints "PROGRAM VERSION" (the library's) and exits with status 0. */
+_Noreturn void args_version(void);
+
 /* arg is the short (may be NULL) or the long name of a flag. */
 bool args_is(const char *arg, const char *short_name, const char *long_name);
 

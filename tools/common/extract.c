@@ -97,13 +97,14 @@ typedef struct out {
     char *s;    /* [cap], NUL-terminated */
     size_t len; /* bytes of text */
     size_t cap;
-    bool over; /* more than EXTRACT_MAX_TEXT was offered, or memory ran out */
+    size_t max; /* the most text kept */
+    bool over;  /* more than max was offered, or memory ran out */
 } out;
 
 /* Appends s[0..n); false once the text is over its bound (then nothing more is kept). */
 static bool put(out *o, const char *s, size_t n)
 {
-    if (o->over || n > EXTRACT_MAX_TEXT - o->len) return !(o->over = true);
+    if (o->over || n > o->max - o->len) return !(o->over = true);
     if (o->len + n + 1 > o->cap) {
         size_t cap = o->cap ? o->cap : 4096;
         while (cap < o->len + n + 1)
@@ -155,6 +156,11 @@ static int pdf_text(const char *bytes, size_t len, out *o, char *err, size_t err
     PopplerDocument *doc = pdf_open(bytes, len, err, errlen);
     if (!doc) return -1;
     int n = poppler_document_get_n_pages(doc);
+    if (n > 0 && (size_t)n - 1 > o->max) { /* its form feeds alone are too long */
+        g_object_unref(doc);
+        o->over = true;
+        return 0;
+    }
     for (int i = 0; i < n && !o->over; i++) {
         PopplerPage *page = poppler_document_get_page(doc, i);
         char *t = page ? poppler_page_get_text(page) : NULL;
@@ -289,13 +295,13 @@ static int extract_markup(extract_kind k, const char *bytes, size_t len, out *o,
         snprintf(err, errlen, "the %s file is over %d bytes", extract_kind_name(k), INT_MAX);
         return -1;
     }
-    int rc = k == EXTRACT_PDF ? pdf_text(bytes, len, o, err, errlen)
-                              : html_text(bytes, len, o, err, errlen);
-    if (rc != 0) return -1;
-    if (o->over) {
-        snprintf(err, errlen, "the %s file's text is over %zu MiB (or out of memory)",
-                 extract_kind_name(k), EXTRACT_MAX_TEXT >> 20);
+    if (k == EXTRACT_PDF ? pdf_text(bytes, len, o, err, errlen)
+                         : html_text(bytes, len, o, err, errlen))
         return -1;
+    if (o->over) {
+        snprintf(err, errlen, "the %s file's text is over %zu bytes (or out of memory)",
+                 extract_kind_name(k), o->max);
+        return EXTRACT_TOO_LONG;
     }
     if (!blank(o->s, o->len)) return 0;
     if (k == EXTRACT_PDF)
@@ -306,9 +312,14 @@ static int extract_markup(extract_kind k, const char *bytes, size_t len, out *o,
     return -1;
 }
 
-/* Text as it is: its bound is the caller's, who read it. */
-static int copy_text(const char *bytes, size_t len, out *o, char *err, size_t errlen)
+/* Text as it is, within the caller's bound (max; 0: the caller read it, and
+ * bounded it itself). */
+static int copy_text(const char *bytes, size_t len, size_t max, out *o, char *err, size_t errlen)
 {
+    if (max && len > max) {
+        snprintf(err, errlen, "the text is over %zu bytes", max);
+        return EXTRACT_TOO_LONG;
+    }
     o->s = malloc(len + 1);
     if (!o->s) {
         snprintf(err, errlen, "out of memory");
@@ -319,17 +330,17 @@ static int copy_text(const char *bytes, size_t len, out *o, char *err, size_t er
     return 0;
 }
 
-int extract_text(const char *bytes, size_t len, char **text, size_t *text_len, char *err,
-                 size_t errlen)
+int extract_text(const char *bytes, size_t len, size_t max_text, char **text, size_t *text_len,
+                 char *err, size_t errlen)
 {
-    out o = {0};
+    out o = {.max = max_text && max_text < EXTRACT_MAX_TEXT ? max_text : EXTRACT_MAX_TEXT};
     extract_kind k = extract_kind_of(bytes, len);
-    int rc = k == EXTRACT_TEXT ? copy_text(bytes, len, &o, err, errlen)
+    int rc = k == EXTRACT_TEXT ? copy_text(bytes, len, max_text, &o, err, errlen)
                                : extract_markup(k, bytes, len, &o, err, errlen);
     if (rc == 0) rc = wim_check_text("document", o.s, o.len, err, errlen);
     if (rc != 0) {
         free(o.s);
-        return -1;
+        return rc;
     }
     *text = o.s;
     *text_len = o.len;

@@ -54,7 +54,7 @@ static char *read_context_file(const char *name, const char *path, char *why, si
     char reason[300];
     if (!raw)
         snprintf(why, whylen, "context file '%s' is over %zu bytes", name, EXTRACT_MAX_FILE);
-    else if (extract_text(raw, raw_len, &text, &len, reason, sizeof reason) != 0)
+    else if (extract_text(raw, raw_len, 0, &text, &len, reason, sizeof reason) != 0)
         snprintf(why, whylen, "context file '%s' (%s): %s", name,
                  extract_kind_name(extract_kind_of(raw, raw_len)), reason);
     free(raw);

@@ -73,7 +73,9 @@ static const char usage_head[] =
     "      --count K              how many examples (generate: required; convert: all)\n"
     "      --seed S               (1)\n"
     "  -o, --output FILE          where generated or converted examples go\n"
-    "      --report DIR           remake DIR's table, CSV and plot from its results\n";
+    "      --report DIR           remake DIR's table, CSV and plot from its results\n"
+    "  -h, --help                 this text\n"
+    "      --version              the version\n";
 
 /* This tool's flags that take a value; false for any other argument. */
 static bool own_flag(eval_cli *c, const char *arg, const char *v)
@@ -118,6 +120,8 @@ static void parse_args(eval_cli *c, int argc, char **argv)
         if (args_is(arg, "-h", "--help")) {
             printf("%s%s", usage_head, args_engine_usage);
             exit(0);
+        } else if (args_is(arg, NULL, "--version")) {
+            args_version();
         } else if (args_is(arg, NULL, "--quiet")) {
             c->quiet = true;
         } else if (own_flag(c, arg, v)) {

@@ -23,8 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datadir.h"
 #include "llama.h"
 #include "mkmodel.h"
+#include "wim.h"
 
 #ifndef WIM_VOCAB_DIR
 #define WIM_VOCAB_DIR ""
@@ -225,6 +227,7 @@ static void usage(void)
            "  --template FILE    Jinja chat template to write (default: the family's)\n"
            "  -o, --output FILE  where to write the model\n"
            "  -h, --help         show this help\n"
+           "      --version      the version\n"
            "\ntypes:",
            family_names());
     for (size_t i = 0; i < COUNT(wtypes); i++)
@@ -385,6 +388,9 @@ static struct options parse_args(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage();
             exit(0);
+        } else if (!strcmp(a, "--version")) {
+            printf("wim-mkmodel %s\n", WIM_VERSION_STRING);
+            exit(0);
         } else if (!strcmp(a, "--preset")) {
             const struct preset *p = find_preset(flag_value(argc, argv, &i));
             o.shape = p->shape;
@@ -410,14 +416,16 @@ static struct options parse_args(int argc, char **argv)
  * Metadata
  */
 
-/* "DIR/NAME" (with "SUFFIX") for a file in WIM_VOCAB_DIR; what names a file to give otherwise. */
+/* "DIR/NAME" (with "SUFFIX") for a file in the installed share/wim/vocab or WIM_VOCAB_DIR; what
+ * names a file to give otherwise. */
 static char *vocab_dir_file(const char *name, const char *suffix, const char *what)
 {
-    const char *dir = WIM_VOCAB_DIR;
+    char *dir = data_dir("vocab", WIM_VOCAB_DIR);
     if (!*dir) die("no built-in vocab directory: give %s", what);
     size_t len = strlen(dir) + strlen(name) + strlen(suffix) + 2;
     char *p = xmalloc(len);
     snprintf(p, len, "%s/%s%s", dir, name, suffix);
+    free(dir);
     return p;
 }
 

@@ -27,7 +27,7 @@ HELD_OUT = set(
     lantern compass ledger kettle satchel violin hammer telescope umbrella teapot candlestick
     chessboard football apple milk""".split())
 
-NAMES = [n for n in """Abigail Adrian Agnes Albert Alice Amos Anna Arthur Audrey Basil Beatrice
+LISTED_NAMES = [n for n in """Abigail Adrian Agnes Albert Alice Amos Anna Arthur Audrey Basil Beatrice
     Benedict Bernard Bertha Boris Bruno Calvin Camille Carla Cecil Celia Clara Clement Colin
     Cora Cyrus Dalia Damon Dexter Dora Dorian Edgar Edith Edwin Elena Elias Eliza Elmer Enid
     Ernest Esther Ezra Felix Flora Frances Frida Gavin Gemma Gerald Greta Gustav Hannah Harold
@@ -55,16 +55,37 @@ def _places():
 
 
 PLACES = _places()
+
+
+def _made_names(n, seed=7):
+    """Names made of syllables: with a few thousand people, looking a name up is
+    the only way to the fact (a short list lets the model learn names' priors
+    instead), and wim-eval's unseen names are no different from these."""
+    rng = random.Random(seed)
+    first = "b c d f g h j k l m n p r s t v w z br dr gr kr st th tr".split()
+    vowel = "a e i o u a e i o ia ei ou".split()
+    coda = ["", "", "", "n", "r", "l", "s", "th", "m", "x", "nd"]
+    out = set()
+    while len(out) < n:
+        name = "".join(rng.choice(first) + rng.choice(vowel) for _ in range(rng.randint(1, 2)))
+        name = (name + rng.choice(coda)).capitalize()
+        if 3 <= len(name) <= 9 and name not in HELD_OUT:
+            out.add(name)
+    return sorted(out)
+
+
 OBJECTS = [o for o in """basket bottle blanket bucket candle clock cup drum flute gloves hat jug key
     kite ladder lamp map mirror mug needle notebook paintbrush pen pillow pipe purse radio rope
     saddle scarf shovel spoon suitcase sword torch trumpet vase wallet whistle
     book box coin""".split() if o not in HELD_OUT]
 
+NAMES = LISTED_NAMES + _made_names(3000)
+
 MOVES = ["went to", "moved to", "travelled to", "journeyed to", "went back to", "walked to",
          "hurried to", "ran to"]
 PICKS = ["picked up", "took", "grabbed", "got"]
 FACT_WORDS = re.compile(r"\b(" + "|".join(
-    re.escape(w) for w in NAMES + PLACES + OBJECTS + sorted(HELD_OUT)) + r")\b|went|moved|travel|"
+    re.escape(w) for w in LISTED_NAMES + PLACES + OBJECTS + sorted(HELD_OUT)) + r")\b|went|moved|travel|"
     r"journey|picked|grabbed|walked|hurried|ran to", re.I)
 
 
@@ -91,6 +112,19 @@ def filler_sentences():
     return sorted(set(out))
 
 
+def filler_places(filler):
+    """Places for stories beyond the listed ones: words that follow "the" in the
+    filler, so that a place is copied from the document rather than chosen from
+    a list the model knows (wim-eval's places are unseen words)."""
+    seen = {}
+    for sent in filler:
+        for w in re.findall(r"\bthe ([a-z]{4,12})\b", sent):
+            seen[w] = seen.get(w, 0) + 1
+    words = sorted(w for w, c in seen.items() if c >= 3 and w not in HELD_OUT and
+                   w not in OBJECTS and not w.endswith("ly"))
+    return PLACES + words
+
+
 # ---- stories ----
 
 class Story:
@@ -98,7 +132,7 @@ class Story:
     way (distractors); the question asks where one person is, and the answer
     is the place of their latest move."""
 
-    def __init__(self, rng, names=NAMES, places=PLACES, objects=OBJECTS, single=False):
+    def __init__(self, rng, places, names=NAMES, objects=OBJECTS, single=False):
         """single: one move each and nothing picked up (recall's first lessons)."""
         people = rng.sample(names, rng.randint(1, 4))
         target = people[0]
@@ -237,12 +271,16 @@ def who(story):
 
 
 def margin_reply(story, doc, k, onepass, rng):
+    """A quoted fact starts with a space: its first word is then the same token
+    as in the document (" Mara"), where a reply's first word otherwise has none
+    ("Mara", another token), and copying a name would first mean learning, name
+    by name, that the two are one."""
     seen = [story.facts[i] for seg in doc.seg_facts[:k] for i in seg]
     rel = story.relevant(seen)
     if onepass:
-        return ("YES#" + facts_text(rel)) if rel else "NO#" + rng.choice(NO_REASONS).format(
+        return ("YES# " + facts_text(rel)) if rel else "NO#" + rng.choice(NO_REASONS).format(
             who=who(story))
-    return facts_text(rel) if rel else "I don't know."
+    return " " + facts_text(rel) if rel else "I don't know."
 
 
 def verdict_reply(story, note_rel, rng):
@@ -274,12 +312,36 @@ def recall_sample(rng, r, story, doc):
     return ids, mask
 
 
+def repeat_sample(r, doc):
+    """The document twice, the loss on the second: every token of it is a copy
+    of the token after the same words in the first (an induction head's whole
+    job), so the look-up every prompt needs forms from dense signal first."""
+    first = [r.bos] + r.segs(doc, len(doc.segments)) + r.enc("\n\n")
+    again = r.segs(doc, len(doc.segments))
+    return first + again, [0] * len(first) + [1] * len(again)
+
+
+def random_sample(rng, r, n):
+    """Up to n random tokens, some random others, then the first ones again (the
+    loss on those): copying with nothing else to learn from, where an induction
+    head forms fastest. The lengths vary, so that the copy cannot be found at a
+    fixed distance (measured: with n fixed, a head learned the distance within
+    110 steps, and that copied no text at all)."""
+    vocab = r.sp.get_piece_size()
+    first = [rng.randrange(300, vocab) for _ in range(rng.randint(16, n))]
+    gap = [rng.randrange(300, vocab) for _ in range(rng.randint(0, n // 2))]
+    ids = [r.bos] + first + gap + first
+    return ids, [0] * (len(ids) - len(first)) + [1] * len(first)
+
+
 def make_sample(rng, r, story, doc, kind):
     """One sample of a kind: margin, onepass, verdict, segverdict, answer, llm, rag,
     recall."""
     q = story.query
     if kind == "recall":
         return recall_sample(rng, r, story, doc)
+    if kind == "repeat":
+        return repeat_sample(r, doc)
     if kind in ("margin", "onepass"):
         k = rng.randint(1, len(doc.segments))
         tpl = "extract_onepass" if kind == "onepass" else "extract"
@@ -291,7 +353,7 @@ def make_sample(rng, r, story, doc, kind):
         if rng.random() < 0.25:  # notes of other people's moves, as a weak margin might write
             others = [f for f in story.facts if f[1] != story.target]
             if others:
-                note = facts_text(rng.sample(others, min(len(others), rng.randint(1, 2))))
+                note = " " + facts_text(rng.sample(others, min(len(others), rng.randint(1, 2))))
         rel = any(f[1] == story.target and f[2] and f[0] in note for f in story.facts)
         prefix = [r.bos] + r.enc(user_header(r.t["system"])) + r.prompt(
             "classify", {"query": q, "margin": note})
@@ -333,18 +395,25 @@ class Tasks:
 
     def __init__(self, sp, seed, max_tokens, recall=0.0, single=False):
         self.recall = recall  # the share of recall samples
+        self.repeat = 0.0  # the share of repeat samples
         self.single = single  # recall's stories with one move each
         self.rng = random.Random(seed)
         self.r = Renderer(sp, load_templates())
         self.filler = filler_sentences()
+        self.places = filler_places(self.filler)
         self.max_tokens = max_tokens
         self.count = lambda s: len(sp.encode(s))
 
+    def draw_random(self, n):
+        ids, mask = random_sample(self.rng, self.r, n)
+        return ids, mask, "random"
+
     def draw(self, doc_tokens):
         rng = self.rng
-        kind = "recall" if rng.random() < self.recall else \
+        u = rng.random()
+        kind = "repeat" if u < self.repeat else "recall" if u < self.repeat + self.recall else \
             rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
-        story = Story(rng, single=self.single and kind == "recall")
+        story = Story(rng, self.places, single=self.single and kind in ("recall", "repeat"))
         seg = rng.choice([64, 128, 192, 256, 384, 512, 768, 1024])
         doc = Doc(rng, story, self.filler, self.count, doc_tokens, seg)
         ids, mask = make_sample(rng, self.r, story, doc, kind)

@@ -76,7 +76,8 @@ static const char *file_text(chat_request *r, const cJSON *part, int i, int k, c
     if (comma) b64 = comma + 1;
     char what[64];
     snprintf(what, sizeof what, "messages[%d].content[%d]", i, k);
-    return own_str(r, request_file_text(what, b64, strlen(b64), err, errlen));
+    return own_str(r,
+                   request_file_text(what, b64, strlen(b64), r->max_text, &r->status, err, errlen));
 }
 
 /* The text of a content part; NULL with the reason when it has none we read. */
@@ -398,9 +399,9 @@ static int read_body(chat_request *r, const cJSON *j, const wim_options *default
 }
 
 unsigned chat_request_read(const char *body, size_t len, const wim_options *defaults,
-                           chat_request *r, char *err, size_t errlen)
+                           size_t max_text, chat_request *r, char *err, size_t errlen)
 {
-    *r = (chat_request){0};
+    *r = (chat_request){.max_text = max_text};
     char why[200];
     r->json = json_read(body, len, why, sizeof why);
     if (!r->json) {
@@ -411,7 +412,8 @@ unsigned chat_request_read(const char *body, size_t len, const wim_options *defa
         snprintf(err, errlen, "the body must be a JSON object");
         return 400;
     }
-    return read_body(r, r->json, defaults, err, errlen) == 0 ? 0 : 400;
+    if (read_body(r, r->json, defaults, err, errlen) == 0) return 0;
+    return r->status > 400 ? r->status : 400;
 }
 
 long chat_request_min_tokens(const chat_request *r, long min_doc_tokens)

@@ -32,12 +32,16 @@ typedef struct chat_request {
     struct cJSON *json;   /* the parsed body */
     char **owned;         /* strings made here (joined parts, a split turn) */
     int n_owned;
+    size_t max_text; /* the most text a file part may give (0: extract.h's bound) */
+    unsigned status; /* why a file part was refused (413, 503), else 0 */
 } chat_request;
 
-/* Reads body[0..len) over defaults into *r: 0, or an HTTP status (400) with a
- * one-line reason in err. chat_request_free frees it either way. */
+/* Reads body[0..len) over defaults into *r, a file part's text at most
+ * max_text bytes (0: extract.h's bound): 0, or an HTTP status (400; 413 or 503
+ * for a file part, as request_read) with a one-line reason in err.
+ * chat_request_free frees it either way. */
 unsigned chat_request_read(const char *body, size_t len, const wim_options *defaults,
-                           chat_request *r, char *err, size_t errlen);
+                           size_t max_text, chat_request *r, char *err, size_t errlen);
 
 /* The threshold in force: the request's wim.min_document_tokens, else the server's. */
 long chat_request_min_tokens(const chat_request *r, long min_doc_tokens);

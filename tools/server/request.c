@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,17 +118,29 @@ static const char *text_field(const cJSON *j, const char *name, char *err, size_
     return v->valuestring;
 }
 
-char *request_file_text(const char *what, const char *b64, size_t len, char *err, size_t errlen)
+static atomic_int extracting; /* files being read now, by every connection */
+
+char *request_file_text(const char *what, const char *b64, size_t len, size_t max_text,
+                        unsigned *status, char *err, size_t errlen)
 {
     char *bytes, *text = NULL, why[400];
     size_t n, text_len;
+    *status = 400;
     if (base64_decode(b64, len, &bytes, &n, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s is %s", what, why);
         return NULL;
     }
-    extract_kind k = extract_kind_of(bytes, n);
-    if (extract_text(bytes, n, &text, &text_len, why, sizeof why) != 0)
-        snprintf(err, errlen, "%s (%s): %s", what, extract_kind_name(k), why);
+    if (atomic_fetch_add(&extracting, 1) >= REQUEST_EXTRACTIONS) {
+        *status = 503;
+        snprintf(err, errlen, "%s: %d files are being read already: try again later", what,
+                 REQUEST_EXTRACTIONS);
+    } else {
+        extract_kind k = extract_kind_of(bytes, n);
+        int rc = extract_text(bytes, n, max_text, &text, &text_len, why, sizeof why);
+        if (rc != 0) snprintf(err, errlen, "%s (%s): %s", what, extract_kind_name(k), why);
+        if (rc == EXTRACT_TOO_LONG) *status = 413;
+    }
+    atomic_fetch_sub(&extracting, 1);
     free(bytes);
     return text;
 }
@@ -140,7 +153,7 @@ static int extract_field(request *r, const cJSON *v, char *err, size_t errlen)
         return -1;
     }
     r->extracted = request_file_text("\"document_base64\"", v->valuestring, strlen(v->valuestring),
-                                     err, errlen);
+                                     r->max_text, &r->status, err, errlen);
     return r->extracted ? 0 : -1;
 }
 
@@ -164,10 +177,10 @@ static const char *document(request *r, const cJSON *j, char *err, size_t errlen
  * The body
  * ========================================================================= */
 
-unsigned request_read(const char *body, size_t len, const wim_options *defaults, request *r,
-                      char *err, size_t errlen)
+unsigned request_read(const char *body, size_t len, const wim_options *defaults, size_t max_text,
+                      request *r, char *err, size_t errlen)
 {
-    *r = (request){0};
+    *r = (request){.max_text = max_text};
     char why[200];
     cJSON *j = json_read(body, len, why, sizeof why);
     if (!j) {
@@ -187,10 +200,11 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
         r->json = j;
         return 0;
     }
+    unsigned status = r->extracted || !r->status ? 400 : r->status;
     cJSON_Delete(j);
     free(r->extracted);
     *r = (request){0};
-    return 400;
+    return status;
 }
 
 void request_free(request *r)

@@ -17,13 +17,17 @@ typedef struct request {
     const char *query;    /* checked text, owned by json */
     wim_options options;  /* the defaults with the request's mode and options */
     struct cJSON *json;   /* the parsed body; NULL when it was refused */
+    size_t max_text;      /* the most text a file may give (0: extract.h's bound) */
+    unsigned status;      /* why a file was refused (413, 503), else 0 */
 } request;
 
-/* Reads body[0..len) (body may be NULL when len is 0) over defaults into *r:
- * 0, or an HTTP status (400) with a one-line reason in err. request_free
- * frees it either way. */
-unsigned request_read(const char *body, size_t len, const wim_options *defaults, request *r,
-                      char *err, size_t errlen);
+/* Reads body[0..len) (body may be NULL when len is 0) over defaults into *r,
+ * a file's text at most max_text bytes (what a reading here can hold; 0: no
+ * bound but extract.h's): 0, or an HTTP status (400; 413 for a file's text over
+ * max_text; 503 when too many files are being read at once) with a one-line
+ * reason in err. request_free frees it either way. */
+unsigned request_read(const char *body, size_t len, const wim_options *defaults, size_t max_text,
+                      request *r, char *err, size_t errlen);
 
 void request_free(request *r);
 
@@ -35,9 +39,16 @@ void request_free(request *r);
 int request_settings(const wim_options *defaults, const struct cJSON *mode,
                      const struct cJSON *options, wim_options *o, char *err, size_t errlen);
 
+/* Files read at once, at most: reading a PDF takes a core and memory for as
+ * long as it takes, whatever the queue of readings says. */
+enum { REQUEST_EXTRACTIONS = 4 };
+
 /* The text of a file sent in base64 (b64[0..len)): text, PDF or HTML, told by
- * content (tools/common/extract.h). malloc'd, or NULL with a one-line reason in
- * err that names the field as what. */
-char *request_file_text(const char *what, const char *b64, size_t len, char *err, size_t errlen);
+ * content (tools/common/extract.h), at most max_text bytes (0: extract.h's
+ * bound). malloc'd, or NULL with a one-line reason in err that names the field
+ * as what, and *status: 413 over max_text, 503 with REQUEST_EXTRACTIONS
+ * already under way, else 400. */
+char *request_file_text(const char *what, const char *b64, size_t len, size_t max_text,
+                        unsigned *status, char *err, size_t errlen);
 
 #endif

@@ -177,7 +177,8 @@ static enum MHD_Result start_reading(const server *sv, struct MHD_Connection *c,
 {
     char err[640];
     request q;
-    unsigned status = request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
+    unsigned status =
+        request_read(k->body.s, k->body.len, &sv->defaults, sv->max_doc_bytes, &q, err, sizeof err);
     if (!status) status = too_many_bytes(sv, strlen(q.document), err, sizeof err);
     if (!status) status = over_limit(sv, q.document, err, sizeof err);
     reading *r = status ? NULL : readings_add(sv->rs, q.document, q.query, &q.options);
@@ -238,7 +239,8 @@ static enum MHD_Result start_chat(const server *sv, struct MHD_Connection *c, co
 {
     char err[640];
     chat_request q;
-    unsigned status = chat_request_read(k->body.s, k->body.len, &sv->defaults, &q, err, sizeof err);
+    unsigned status = chat_request_read(k->body.s, k->body.len, &sv->defaults, sv->max_doc_bytes,
+                                        &q, err, sizeof err);
     if (!status && q.document) status = too_many_bytes(sv, strlen(q.document), err, sizeof err);
     bool wim = !status && q.document && read_with_wim(sv, &q);
     if (wim) status = over_limit(sv, q.document, err, sizeof err);

@@ -8,6 +8,7 @@
  *              [engine flags]
  */
 #include "args.h"
+#include "datadir.h"
 #include "readings.h"
 #include "routes.h"
 #include "wim.h"
@@ -58,10 +59,11 @@ static const char usage_head[] =
     "                             /v1/chat/completions reads a document this long or\n"
     "                             longer with WiM; shorter chats go to the model as\n"
     "                             they are (the segment size)\n"
-    "      --web DIR              the page's files (" WIM_WEB_DIR ")\n"
+    "      --web DIR              the page's files (share/wim/web where installed)\n"
     "      --replica NAME         this server's name among several behind a proxy: ids\n"
     "                             become NAME-r1, NAME-r2, ... (docs/deploy.md)\n"
     "  -h, --help                 this text\n"
+    "      --version              the version\n"
     "Environment: WIM_API_KEY, the key when no flag gives one.\n"
     "defaults for the requests' settings (-c: the shared context's cells, split among\n"
     "the --parallel readings; 0 = the model's trained context):\n";
@@ -84,7 +86,6 @@ static void parse_args(settings *s, int argc, char **argv)
     wim_options_default(&s->o);
     wim_model_params_default(&s->mp);
     *s = (settings){.host = "127.0.0.1",
-                    .web_dir = WIM_WEB_DIR,
                     .port = 8080,
                     .parallel = 2,
                     .queue = 16,
@@ -112,6 +113,8 @@ static void parse_args(settings *s, int argc, char **argv)
         if (args_is(a, "-h", "--help")) {
             printf("%s%s", usage_head, args_engine_usage);
             exit(0);
+        } else if (args_is(a, NULL, "--version")) {
+            args_version();
         } else if (text || number || small) {
             if (!v) args_die("%s needs a value", a);
             if (text) *text = v;
@@ -215,6 +218,8 @@ int main(int argc, char **argv)
     args_program = "wim-server";
     settings s;
     parse_args(&s, argc, argv);
+    char *web = s.web_dir ? NULL : data_dir("web", WIM_WEB_DIR);
+    if (web) s.web_dir = web;
     const char *key = api_key(&s);
     /* SIGINT and SIGTERM are taken by sigwait below, so no other thread (the
      * readers, libmicrohttpd's) is ever interrupted by them: blocked before
@@ -270,5 +275,6 @@ int main(int argc, char **argv)
     readings_free(sv.rs);
     wim_pool_free(sv.pool);
     wim_model_free(m);
+    free(web);
     return 0;
 }
