@@ -3,7 +3,7 @@
 # Needs a configured build/ for compile_commands.json (scripts/setup.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=$(git ls-files 'include/*.h' 'src/*.[ch]' 'src/*.cpp' 'tools/*.[ch]' 'tests/*.c' 'bench/*.c')
+files=$(git ls-files 'include/*.h' 'src/*.[ch]' 'common/*.[ch]' 'src/*.cpp' 'tools/*.[ch]' 'tests/*.c' 'bench/*.c')
 clang-format --dry-run -Werror $files
 clang-tidy -p build --quiet $(echo "$files" | grep '\.c$' | grep -v '^tests/fuzz/') 2>/dev/null
 # the fuzz targets are built in build-fuzz/ alone (scripts/fuzz.sh makes it)

@@ -112,3 +112,15 @@ int wim_check_text(const char *what, const char *text, size_t len, char *err, si
         return 0;
     return -1;
 }
+
+bool wim_strbuf_append_utf8(wim_strbuf *b, const char *text, size_t len)
+{
+    static const char replacement[] = "\xEF\xBF\xBD";
+    uint32_t cp;
+    for (size_t i = 0; i < len;) {
+        size_t n = text[i] ? wim_utf8_decode(text, len, i, &cp) : 0;
+        if (!wim_strbuf_append(b, n ? text + i : replacement, n ? n : 3)) return false;
+        i += n ? n : 1;
+    }
+    return true;
+}

@@ -8,6 +8,8 @@
 #ifndef WIM_TEXT_H
 #define WIM_TEXT_H
 
+#include "strbuf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,5 +30,9 @@ size_t wim_utf8_floor(const char *s, size_t len, size_t pos);
 
 /* The smallest character boundary >= pos in valid UTF-8 s[0..len); len if pos >= len. */
 size_t wim_utf8_ceil(const char *s, size_t len, size_t pos);
+
+/* Appends text with every invalid UTF-8 byte replaced by U+FFFD, so that what
+ * a model wrote can always be shown and put in JSON. */
+bool wim_strbuf_append_utf8(wim_strbuf *b, const char *text, size_t len);
 
 #endif

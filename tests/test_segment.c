@@ -913,6 +913,35 @@ static void test_long_document_is_counted_sparingly(void **state)
     doc_free(&d);
 }
 
+/* What a model wrote is shown as valid UTF-8: every byte that is not part of a
+ * whole, valid sequence (a stray continuation, a cut sequence, an overlong or a
+ * surrogate form, NUL) becomes U+FFFD; valid ones pass as they are. */
+static void test_model_text_is_made_valid_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+    } cases[] = {
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82", 14,
+         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82"},
+        {"a\x80z", 3, "a\xef\xbf\xbdz"},
+        {"a\xe2\x82", 3, "a\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"a\0b", 3,
+         "a\xef\xbf\xbd"
+         "b"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wim_strbuf b = {0};
+        assert_true(wim_strbuf_append_utf8(&b, cases[i].in, cases[i].len));
+        assert_string_equal(wim_strbuf_str(&b), cases[i].out);
+        wim_strbuf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -936,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_generated_documents_with_tokenizer),
         cmocka_unit_test(test_generated_documents_with_byte_counter),
         cmocka_unit_test(test_long_document_is_counted_sparingly),
+        cmocka_unit_test(test_model_text_is_made_valid_utf8),
     };
     return cmocka_run_group_tests(tests, load_vocab, free_vocab);
 }

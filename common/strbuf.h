@@ -1,5 +1,8 @@
 /*
- * strbuf.h - a growable byte string, for margins, answers and prompts.
+ * strbuf.h - a growable byte string, for margins, answers and prompts in the
+ * library, and replies in the server and wim-eval: code both sides of wim.h
+ * build, each into its own copy (hidden in libwim.so), so that the programs
+ * need no header of src/.
  */
 #ifndef WIM_STRBUF_H
 #define WIM_STRBUF_H
@@ -18,9 +21,5 @@ bool wim_strbuf_puts(wim_strbuf *b, const char *text);
 const char *wim_strbuf_str(const wim_strbuf *b); /* "" when empty */
 void wim_strbuf_clear(wim_strbuf *b);
 void wim_strbuf_free(wim_strbuf *b);
-
-/* Appends text with every invalid UTF-8 byte replaced by U+FFFD, so that what
- * a model wrote can always be shown and put in JSON. */
-bool wim_strbuf_append_utf8(wim_strbuf *b, const char *text, size_t len);
 
 #endif
