@@ -100,6 +100,27 @@ static void test_a_file_longer_than_a_reading_is_413(void **state)
     request_free(&r);
 }
 
+/* With every place for reading a file taken (by other connections), a file is
+ * not read at all: 503, try again; once one is free, it is read. */
+static void test_a_file_with_no_place_to_be_read_is_503(void **state)
+{
+    (void)state;
+    for (int i = 0; i < REQUEST_EXTRACTIONS; i++)
+        assert_true(request_extraction_begin());
+    assert_false(request_extraction_begin());
+    request r;
+    char err[640];
+    assert_int_equal(request_read(html_body, strlen(html_body), &defaults, 0, &r, err, sizeof err),
+                     503);
+    if (!strstr(err, "files are being read already")) fail_msg("reason: %s", err);
+    request_extraction_end();
+    assert_int_equal(request_read(html_body, strlen(html_body), &defaults, 0, &r, err, sizeof err),
+                     0);
+    request_free(&r);
+    for (int i = 1; i < REQUEST_EXTRACTIONS; i++)
+        request_extraction_end();
+}
+
 /* cJSON copies a zero byte inside a string and ends the string there: the
  * document would be cut short without a word (found by fuzz_request). */
 static void test_a_zero_byte_is_refused(void **state)
@@ -163,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_trailing_data_and_twice_given_keys_are_refused),
         cmocka_unit_test(test_a_document_in_base64),
         cmocka_unit_test(test_a_file_longer_than_a_reading_is_413),
+        cmocka_unit_test(test_a_file_with_no_place_to_be_read_is_503),
         cmocka_unit_test(test_a_long_option_is_read_whole),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

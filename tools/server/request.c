@@ -120,6 +120,19 @@ static const char *text_field(const cJSON *j, const char *name, char *err, size_
 
 static atomic_int extracting; /* files being read now, by every connection */
 
+bool request_extraction_begin(void)
+{
+    int now = atomic_load(&extracting);
+    while (now < REQUEST_EXTRACTIONS && !atomic_compare_exchange_weak(&extracting, &now, now + 1))
+        ;
+    return now < REQUEST_EXTRACTIONS;
+}
+
+void request_extraction_end(void)
+{
+    atomic_fetch_sub(&extracting, 1);
+}
+
 char *request_file_text(const char *what, const char *b64, size_t len, size_t max_text,
                         unsigned *status, char *err, size_t errlen)
 {
@@ -130,7 +143,7 @@ char *request_file_text(const char *what, const char *b64, size_t len, size_t ma
         snprintf(err, errlen, "%s is %s", what, why);
         return NULL;
     }
-    if (atomic_fetch_add(&extracting, 1) >= REQUEST_EXTRACTIONS) {
+    if (!request_extraction_begin()) {
         *status = 503;
         snprintf(err, errlen, "%s: %d files are being read already: try again later", what,
                  REQUEST_EXTRACTIONS);
@@ -139,8 +152,8 @@ char *request_file_text(const char *what, const char *b64, size_t len, size_t ma
         int rc = extract_text(bytes, n, max_text, &text, &text_len, why, sizeof why);
         if (rc != 0) snprintf(err, errlen, "%s (%s): %s", what, extract_kind_name(k), why);
         if (rc == EXTRACT_TOO_LONG) *status = 413;
+        request_extraction_end();
     }
-    atomic_fetch_sub(&extracting, 1);
     free(bytes);
     return text;
 }

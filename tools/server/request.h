@@ -43,6 +43,12 @@ int request_settings(const wim_options *defaults, const struct cJSON *mode,
  * long as it takes, whatever the queue of readings says. */
 enum { REQUEST_EXTRACTIONS = 4 };
 
+/* Takes one of the REQUEST_EXTRACTIONS places, for as long as a file is read
+ * (request_file_text takes one itself): false, taking nothing, when all are
+ * taken. request_extraction_end gives it back. */
+bool request_extraction_begin(void);
+void request_extraction_end(void);
+
 /* The text of a file sent in base64 (b64[0..len)): text, PDF or HTML, told by
  * content (tools/common/extract.h), at most max_text bytes (0: extract.h's
  * bound). malloc'd, or NULL with a one-line reason in err that names the field
