@@ -25,9 +25,12 @@ done
 root=$tmp/root
 mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 touch "$root/var/lib/dpkg/status"
+# the package's postinst runs ldconfig, which only root may: others unpack it
+action=(-i) state=installed
+[ "$(id -u)" -eq 0 ] || action=(--unpack) state=unpacked
 dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless --no-triggers \
-  -i "$deb" >/dev/null 2>"$tmp/dpkg.err" || fail "dpkg -i: $(cat "$tmp/dpkg.err")"
-dpkg --root="$root" -s wim | grep -q "^Status: install ok installed" || fail "not installed"
+  "${action[@]}" "$deb" >/dev/null 2>"$tmp/dpkg.err" || fail "dpkg ${action[*]}: $(cat "$tmp/dpkg.err")"
+dpkg --root="$root" -s wim | grep -q "^Status: install ok $state" || fail "not $state"
 [ "$("$root/usr/bin/wim" --version)" = "wim $(dpkg-deb -f "$deb" Version)" ] ||
   fail "wim --version is not the package's version"
 echo "Mara went to the orchard. The rain stopped at noon." >"$tmp/doc.txt"
