@@ -14,6 +14,7 @@
  * the tools read files.
  */
 #include "extract.h"
+#include "strbuf.h"
 
 #include "wim.h"
 
@@ -94,9 +95,7 @@ const char *extract_kind_name(extract_kind k)
  * ========================================================================= */
 
 typedef struct out {
-    char *s;    /* [cap], NUL-terminated */
-    size_t len; /* bytes of text */
-    size_t cap;
+    wim_strbuf text;
     size_t max; /* the most text kept */
     bool over;  /* more than max was offered, or memory ran out */
 } out;
@@ -104,19 +103,8 @@ typedef struct out {
 /* Appends s[0..n); false once the text is over its bound (then nothing more is kept). */
 static bool put(out *o, const char *s, size_t n)
 {
-    if (o->over || n > o->max - o->len) return !(o->over = true);
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(o->s, cap);
-        if (!grown) return !(o->over = true);
-        o->s = grown;
-        o->cap = cap;
-    }
-    memcpy(o->s + o->len, s, n);
-    o->len += n;
-    o->s[o->len] = '\0';
+    if (o->over || n > o->max - o->text.len || !wim_strbuf_append(&o->text, s, n))
+        return !(o->over = true);
     return true;
 }
 
@@ -231,7 +219,7 @@ static void put_words(writer *w, const char *s)
         s += blank;
         size_t word = strcspn(s, " \t\r\n\f\v");
         if (!word) break;
-        if (w->o->len > 0) put(w->o, gaps[w->pending], strlen(gaps[w->pending]));
+        if (w->o->text.len > 0) put(w->o, gaps[w->pending], strlen(gaps[w->pending]));
         w->pending = GAP_NONE;
         put(w->o, s, word);
         s += word;
@@ -303,7 +291,7 @@ static int extract_markup(extract_kind k, const char *bytes, size_t len, out *o,
                  extract_kind_name(k), o->max);
         return EXTRACT_TOO_LONG;
     }
-    if (!blank(o->s, o->len)) return 0;
+    if (!blank(o->text.s, o->text.len)) return 0;
     if (k == EXTRACT_PDF)
         snprintf(err, errlen,
                  "the PDF has no text layer (scanned pages are images: it needs OCR first)");
@@ -320,13 +308,14 @@ static int copy_text(const char *bytes, size_t len, size_t max, out *o, char *er
         snprintf(err, errlen, "the text is over %zu bytes", max);
         return EXTRACT_TOO_LONG;
     }
-    o->s = malloc(len + 1);
-    if (!o->s) {
+    /* exactly its size, where appending would round it up to a power of two */
+    o->text = (wim_strbuf){.s = malloc(len + 1), .len = len, .cap = len + 1};
+    if (!o->text.s) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    memcpy(o->s, bytes, len);
-    o->s[o->len = len] = '\0';
+    memcpy(o->text.s, bytes, len);
+    o->text.s[len] = '\0';
     return 0;
 }
 
@@ -337,12 +326,12 @@ int extract_text(const char *bytes, size_t len, size_t max_text, char **text, si
     extract_kind k = extract_kind_of(bytes, len);
     int rc = k == EXTRACT_TEXT ? copy_text(bytes, len, max_text, &o, err, errlen)
                                : extract_markup(k, bytes, len, &o, err, errlen);
-    if (rc == 0) rc = wim_check_text("document", o.s, o.len, err, errlen);
+    if (rc == 0) rc = wim_check_text("document", o.text.s, o.text.len, err, errlen);
     if (rc != 0) {
-        free(o.s);
+        wim_strbuf_free(&o.text);
         return rc;
     }
-    *text = o.s;
-    *text_len = o.len;
+    *text = o.text.s;
+    *text_len = o.text.len;
     return 0;
 }

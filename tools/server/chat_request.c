@@ -413,7 +413,7 @@ unsigned chat_request_read(const char *body, size_t len, const wim_options *defa
         return 400;
     }
     if (read_body(r, r->json, defaults, err, errlen) == 0) return 0;
-    return r->status > 400 ? r->status : 400;
+    return r->status ? r->status : 400;
 }
 
 long chat_request_min_tokens(const chat_request *r, long min_doc_tokens)

@@ -213,7 +213,7 @@ unsigned request_read(const char *body, size_t len, const wim_options *defaults,
         r->json = j;
         return 0;
     }
-    unsigned status = r->extracted || !r->status ? 400 : r->status;
+    unsigned status = r->status ? r->status : 400; /* a file's own, else the body's */
     cJSON_Delete(j);
     free(r->extracted);
     *r = (request){0};
