@@ -113,6 +113,14 @@ typedef struct wim_model_params {
 /* The most tokens speculative decoding drafts for one job in one step. */
 enum { WIM_MAX_DRAFT = 16 };
 
+/* wim_options.window's two settings that are not a size. */
+enum { WIM_WINDOW_AUTO = 0, WIM_WINDOW_OFF = -1 };
+
+/* The most bytes of a document read past the context, in a window (16 MiB,
+ * some four million tokens of prose), unless the context holds more: so that
+ * reading a pipe without end stops somewhere. */
+enum { WIM_MAX_DOC_BYTES = 16 << 20 };
+
 typedef struct wim_options {
     wim_mode mode;
     wim_classify classify;
@@ -141,6 +149,17 @@ typedef struct wim_options {
     const char *generation_header; /* chat text after user content, or NULL = model's */
     bool think;                    /* let thinking models think before margins, verdicts
                                       and answers (off: their template's no-thinking turn) */
+    /* Reading past the context (wim mode): the main context holds the preamble,
+     * the notes carried so far and the latest segments, in at most window
+     * tokens; once a segment's margins are judged its cells are let go, and its
+     * kept margins are carried on as notes. WIM_WINDOW_AUTO (0, the default):
+     * only a document that does not fit the context limit is read so, in the
+     * largest window that leaves room for the margins; WIM_WINDOW_OFF: such a
+     * document is refused; N: always, in N tokens. */
+    int window;
+    /* The most tokens of carried notes; past it the weakest (the verdict's
+     * lowest probability of YES) are let go (0: a quarter of the window). */
+    int carry_tokens;
     /* For benchmarks: the worst case, fixed so that runs compare. */
     bool fixed_length;    /* generate to every token limit, ignoring end-of-generation */
     bool assume_relevant; /* keep every margin for the answer, whatever its verdict */
@@ -154,26 +173,34 @@ typedef enum wim_event_type {
     WIM_EVENT_VERDICT,      /* a margin (wim) or segment (rag) was classified */
     WIM_EVENT_ANSWER_TOKEN, /* one piece of an answer */
     WIM_EVENT_ANSWER,       /* one question's answer is complete */
-    WIM_EVENT_DONE          /* the run finished; stats are final */
+    WIM_EVENT_DONE,         /* the run finished; stats are final */
+    WIM_EVENT_WINDOW,       /* reading past the context: the window starts afresh at
+                               segment, after n_tokens of carried notes */
+    WIM_EVENT_LET_GO        /* a kept margin (segment, question, text) is let go: the
+                               carried notes were over their budget, and it was the
+                               weakest */
 } wim_event_type;
 
 typedef struct wim_stats {
-    int n_doc_tokens;     /* document tokens */
-    int n_segments;       /* segments the document was cut into */
-    int n_segments_read;  /* segments read before the end or an early stop */
-    int n_read_tokens;    /* document tokens read so far */
-    int n_margins;        /* margins written */
-    int n_relevant;       /* margins (or segments, in rag) judged relevant */
-    int n_prefill_tokens; /* every token prefilled, prompts included */
-    int n_decode_tokens;  /* every token generated */
-    int n_decode_steps;   /* a job's decodes that generated: tokens / steps is tokens a step */
-    int n_draft_tokens;   /* tokens drafted by prompt lookup and verified */
-    int n_draft_accepted; /* of those, the ones the model wrote too */
-    double prefill_ms;    /* time in prompt/document prefill */
-    double decode_ms;     /* time in token generation */
-    double total_ms;      /* whole run */
-    int n_ctx;            /* main context size used */
-    bool stopped_early;   /* reading was cut short by the callback */
+    int n_doc_tokens;      /* document tokens */
+    int n_segments;        /* segments the document was cut into */
+    int n_segments_read;   /* segments read before the end or an early stop */
+    int n_read_tokens;     /* document tokens read so far */
+    int n_margins;         /* margins written */
+    int n_relevant;        /* margins (or segments, in rag) judged relevant */
+    int n_prefill_tokens;  /* every token prefilled, prompts included */
+    int n_decode_tokens;   /* every token generated */
+    int n_decode_steps;    /* a job's decodes that generated: tokens / steps is tokens a step */
+    int n_draft_tokens;    /* tokens drafted by prompt lookup and verified */
+    int n_draft_accepted;  /* of those, the ones the model wrote too */
+    double prefill_ms;     /* time in prompt/document prefill */
+    double decode_ms;      /* time in token generation */
+    double total_ms;       /* whole run */
+    int n_ctx;             /* main context size used */
+    bool stopped_early;    /* reading was cut short by the callback */
+    int n_window;          /* the window's tokens when read past the context, else 0 */
+    int n_segments_let_go; /* segments whose cells were let go to read on */
+    int n_margins_let_go;  /* kept margins let go from the carried notes */
 } wim_stats;
 
 /* One event. Fields not listed for a type are zero/NULL. Pointers are valid
@@ -200,6 +227,9 @@ typedef struct wim_event {
      * being separated by form feeds ('\f', as a PDF's text is given); 0 when the
      * document has no form feed */
     int first_page, last_page;
+    /* VERDICT: the probability the model gave YES against NO at the verdict's
+     * first token (its strength, by which carried notes are let go) */
+    float p_yes;
 } wim_event;
 
 /* What a callback returns. */
@@ -251,10 +281,11 @@ int wim_check_text(const char *what, const char *text, size_t len, char *err, si
 /* Tokens in text as a document is counted (no BOS; chat markers stay text). */
 int wim_model_count_tokens(const wim_model *m, const char *text, size_t len);
 
-/* The most bytes a document can have and still fit the context limit (o's
- * n_ctx, else the model's trained context): that many tokens of the
- * vocabulary's longest piece. A longer one is refused anyway, so a reader of
- * input without end (a pipe, /dev/zero) can stop one byte past it. */
+/* The most bytes a document can have and still be read: that many tokens of
+ * the vocabulary's longest piece as fit the context limit (o's n_ctx, else the
+ * model's trained context), or WIM_MAX_DOC_BYTES if more where o reads past
+ * the context (wim mode, window not off). A longer one is refused anyway, so a
+ * reader of input without end (a pipe, /dev/zero) can stop one byte past it. */
 size_t wim_model_max_doc_bytes(const wim_model *m, const wim_options *o);
 
 /* A session owns the llama contexts; it may run many documents one after another. */

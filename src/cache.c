@@ -88,8 +88,8 @@ void wim_cache_drop(wim_session *s, struct llama_context *ctx, llama_seq_id seq)
 /* The checkpoint of the segment that ends at cell n, or NULL. */
 static const wim_checkpoint *checkpoint_at(const wim_doc *d, llama_pos n)
 {
-    for (int i = 0; d->cp && i < d->n_read; i++)
-        if (d->pre.n + d->tok_off[i + 1] == n) return &d->cp[i];
+    for (int i = d->win_first; d->cp && i < d->n_read; i++)
+        if (wim_doc_cells_through(d, i) == n) return &d->cp[i];
     return NULL;
 }
 
@@ -166,6 +166,17 @@ int wim_cache_load_doc(wim_session *s, const uint8_t *data, size_t len)
                                               LLAMA_STATE_SEQ_FLAGS_NONE);
     edit_end(s);
     return got != 0 ? 0 : -1;
+}
+
+bool wim_cache_window(wim_session *s, int seg)
+{
+    wim_doc *d = &s->doc;
+    for (int i = d->win_first; d->cp && i < seg; i++) {
+        free(d->cp[i].data);
+        d->cp[i] = (wim_checkpoint){0};
+    }
+    /* a window or recurrent state that moved on has lost the preamble's part */
+    return wim_cache_can_undo(s->m) && wim_cache_cut(s, s->ctx, WIM_SEQ_DOC, d->pre.n);
 }
 
 void wim_checkpoints_free(wim_checkpoint *cp, int n)

@@ -146,7 +146,10 @@ int wim_session_save_doc(wim_session *s, const char *path)
 {
     if (refuse_pooled(s, "save") != 0) return -1;
     if (!s->doc_whole) {
-        snprintf(s->err, sizeof s->err, "no document read to the end to save");
+        snprintf(s->err, sizeof s->err, "%s to save",
+                 s->window ? "the document was read past the context: only its last window is "
+                             "in memory, nothing whole"
+                           : "no document read to the end");
         return -1;
     }
     if (!wim_model_weights_id(s->m)[0]) {
@@ -303,6 +306,7 @@ static int take_document(wim_session *s, const loaded *l)
         d->tok_off[i + 1] = (int)cJSON_GetArrayItem(row, 2)->valuedouble;
     }
     d->n_past = d->pre.n + d->tok.n;
+    d->win_pre = d->pre.n;
     d->n_read = d->n;
     return take_checkpoints(d, l);
 }
@@ -389,6 +393,7 @@ static int load(wim_session *s, const char *path, loaded *l)
     at_most(&s->o.max_margin_tokens, num(l->h, "max_margin_tokens"));
     at_most(&s->o.max_answer_tokens, num(l->h, "max_answer_tokens"));
     s->doc_whole = true;
+    s->window = 0;
     return 0;
 }
 

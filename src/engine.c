@@ -176,21 +176,15 @@ static int seg_tokens(const wim_doc *d, int i)
     return d->tok_off[i + 1] - d->tok_off[i];
 }
 
-/* Cells of sequence 0 up to the end of segment i. */
-static llama_pos cells_through(const wim_doc *d, int i)
-{
-    return d->pre.n + d->tok_off[i + 1];
-}
-
 /* Sequence 0 afresh with the preamble alone (every other sequence dropped). */
 static int read_preamble(wim_session *s)
 {
     wim_doc *d = &s->doc;
     wim_cache_drop(s, s->ctx, -1);
     d->n_past = 0;
-    d->n_read = 0;
+    d->n_read = d->win_first = 0;
     if (wim_decode(s, s->ctx, d->pre.v, d->pre.n, WIM_SEQ_DOC, 0, false, -1) != 0) return -1;
-    d->n_past = d->pre.n;
+    d->n_past = d->win_pre = d->pre.n;
     return 0;
 }
 
@@ -237,26 +231,35 @@ static int prompt_size(wim_session *s, wim_template_id id, const char *slot)
     return most;
 }
 
-/* Cells one question's forks need beyond the document: all its margins may be
- * in flight at once (overlapped schedule, or asking a stored document). In 64
- * bits: segments times a margin's limit may pass INT_MAX, and must then be
- * refused, not wrap into a small number that fits. */
-static long long forks_per_question(wim_session *s)
+/* Cells one question's forks need beyond the document, with n segments in
+ * the cache, margins of in_flight of them at once (all of them in the
+ * overlapped schedule, or asking a stored document) and carried tokens of
+ * carried notes. In 64 bits: segments times a margin's limit may pass
+ * INT_MAX, and must then be refused, not wrap into a small number that fits. */
+static long long forks_per_question(wim_session *s, int n, int in_flight, int carried)
 {
     const wim_options *o = &s->o;
-    long long n = s->doc.n;
     long long answer = prompt_size(s, WIM_TPL_ANSWER_LLM, "-") + (long long)o->max_answer_tokens;
     if (o->mode != WIM_MODE_WIM) return answer;
     long long margin = prompt_size(s, extract_template(s), "-") + (long long)o->max_margin_tokens;
-    answer = prompt_size(s, WIM_TPL_ANSWER, "margins") + n * (o->max_margin_tokens + 8LL) +
-             o->max_answer_tokens;
-    return n * margin + answer;
+    answer = prompt_size(s, WIM_TPL_ANSWER, "margins") + carried +
+             n * (o->max_margin_tokens + 8LL) + o->max_answer_tokens;
+    return in_flight * margin + answer;
 }
 
-/* Sequences: the document, and every margin and answer that may be in flight. */
-static int seqs_need(const wim_session *s)
+/* Cells past a window of n segments with carried notes: every question's
+ * forks. Sequential margins are judged one by one, so one each is in flight. */
+static long long beyond_window(wim_session *s, int n, int carried)
 {
-    return 1 + s->n_queries * (s->o.mode == WIM_MODE_WIM ? s->doc.n + 1 : 1);
+    int in_flight = s->o.schedule == WIM_SCHEDULE_SEQUENTIAL ? 1 : n;
+    return s->n_queries * forks_per_question(s, n, in_flight, carried) + SLACK_TOKENS;
+}
+
+/* Sequences: the document, and every margin and answer that may be in flight
+ * with n segments in the cache. */
+static int seqs_need(const wim_session *s, int n)
+{
+    return 1 + s->n_queries * (s->o.mode == WIM_MODE_WIM ? n + 1 : 1);
 }
 
 /* Verdict context: one classification prompt with the largest margin or segment. */
@@ -287,14 +290,31 @@ static const char *limit_source(const wim_session *s)
                         : "the model's trained context";
 }
 
+/* Past the context limit (or asked to): a window (window.c) and the context
+ * it and its forks need. */
+static int size_window(wim_session *s, int limit, long long *need, int *n_seg)
+{
+    if (wim_window_size(s, limit, beyond_window, n_seg) != 0) return -1;
+    *need = s->window + beyond_window(s, *n_seg, s->carry_budget);
+    s->st.n_window = s->window;
+    return 0;
+}
+
 static int size_contexts(wim_session *s)
 {
     const wim_doc *d = &s->doc;
-    long long need = (long long)d->pre.n + d->tok.n + s->n_queries * forks_per_question(s) +
-                     SLACK_TOKENS,
+    long long need = (long long)d->pre.n + d->tok.n +
+                     s->n_queries * forks_per_question(s, d->n, d->n, 0) + SLACK_TOKENS,
               cls = cls_need(s);
-    int limit = s->o.n_ctx ? s->o.n_ctx : s->m->n_ctx_train;
-    if (need > limit) {
+    int limit = s->o.n_ctx ? s->o.n_ctx : s->m->n_ctx_train, n_seg = d->n;
+    s->window = 0;
+    bool windowed = (need > limit || s->o.window > 0) && s->o.mode == WIM_MODE_WIM &&
+                    s->o.window != WIM_WINDOW_OFF;
+    if (windowed && size_window(s, limit, &need, &n_seg) != 0) {
+        if (s->o.window > 0) return -1; /* asked for: why it cannot be */
+        windowed = false;               /* no window helps: what the whole would need */
+    }
+    if (!windowed && need > limit) {
         snprintf(s->err, sizeof s->err,
                  "document is %d tokens; with prompts%s it needs %lld, more than the context "
                  "limit of %d tokens (%s)",
@@ -313,7 +333,7 @@ static int size_contexts(wim_session *s)
     int ctx = s->o.n_ctx ? s->o.n_ctx : (int)wim_round_up(need); /* need <= limit */
     if (ctx > limit) ctx = limit;
     s->st.n_ctx = ctx;
-    return wim_session_reserve(s, ctx, seqs_need(s), (int)cls);
+    return wim_session_reserve(s, ctx, seqs_need(s, n_seg), (int)cls);
 }
 
 /* ============================================================================
@@ -330,7 +350,8 @@ static int classify_prompt(wim_session *s, wim_tokens *t, int q, const char *tex
     return add_prompt(s, t, segment ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY, vals, 2, true);
 }
 
-static void emit_verdict(wim_session *s, int seg, int q, const char *raw, wim_verdict v)
+static void emit_verdict(wim_session *s, int seg, int q, const char *raw, wim_verdict v,
+                         float p_yes)
 {
     wim_emit(s, (wim_event){.type = WIM_EVENT_VERDICT,
                             .segment = seg,
@@ -338,7 +359,8 @@ static void emit_verdict(wim_session *s, int seg, int q, const char *raw, wim_ve
                             .text = raw,
                             .relevant = v.relevant,
                             .parsed = v.parsed,
-                            .reason = v.reason});
+                            .reason = v.reason,
+                            .p_yes = p_yes});
 }
 
 /* Decodes a verdict prompt into the small context, keeping what it shares with
@@ -360,14 +382,16 @@ static int decode_verdict_prompt(wim_session *s, const wim_tokens *prompt)
     return rc;
 }
 
-/* Classifies a margin or raw segment in the small context; reports a VERDICT. */
+/* Classifies a margin or raw segment in the small context; reports a VERDICT.
+ * *p_yes: how sure the model was, from its first token's logits. */
 static int classify(wim_session *s, int seg, int q, const char *text, size_t len, bool segment,
-                    bool *relevant)
+                    bool *relevant, float *p_yes)
 {
     wim_tokens prompt = {0};
     wim_strbuf raw = {0}, shown = {0};
     int rc = classify_prompt(s, &prompt, q, text, len, segment);
     if (rc == 0) rc = decode_verdict_prompt(s, &prompt);
+    if (rc == 0) *p_yes = wim_yes_prob(s, s->cls, -1);
     if (rc == 0 && wim_generate_alone(s, s->cls, 0, prompt.n, s->o.max_verdict_tokens, &raw) < 0)
         rc = -1;
     if (rc == 0) {
@@ -375,7 +399,7 @@ static int classify(wim_session *s, int seg, int q, const char *text, size_t len
         wim_strbuf_append_utf8(&shown, raw.s ? raw.s : "", raw.len);
         wim_verdict v = wim_verdict_parse(wim_strbuf_str(&shown));
         *relevant = v.relevant;
-        emit_verdict(s, seg, q, wim_strbuf_str(&shown), v);
+        emit_verdict(s, seg, q, wim_strbuf_str(&shown), v, *p_yes);
     }
     wim_tokens_free(&prompt);
     wim_strbuf_free(&raw);
@@ -387,13 +411,10 @@ static int classify(wim_session *s, int seg, int q, const char *text, size_t len
  * Finished jobs
  * ========================================================================= */
 
-/* Margin seg of question q goes into the answer: written, with a note, and
- * judged relevant by the model unless the person overruled it. */
+/* Margin seg of question q goes into the answer. */
 static bool feeds_answer(const wim_session *s, int q, int seg)
 {
-    const wim_note *n = &s->notes[q * s->doc.n + seg];
-    bool keep = n->overrule >= 0 ? n->overrule == 1 : n->verdict == 1;
-    return keep && n->verdict >= 0 && n->text.len > 0;
+    return wim_note_kept(&s->notes[q * s->doc.n + seg]);
 }
 
 /* The longest start of text[0..len) (whole characters) that is at most max
@@ -425,6 +446,7 @@ static int margin_done(wim_session *s, wim_job *j)
     bool relevant = false;
     const char *note = text;
     size_t note_len = fits;
+    float p_yes = j->p_yes;
     int rc = 0;
     if (j->one_pass) {
         wim_verdict v = wim_verdict_parse(text);
@@ -433,9 +455,9 @@ static int margin_done(wim_session *s, wim_job *j)
         size_t at = v.parsed ? (size_t)(v.reason - text) : fits;
         note = v.reason;
         note_len = at < fits ? fits - at : 0;
-        emit_verdict(s, j->seg, j->q, text, v);
+        emit_verdict(s, j->seg, j->q, text, v, p_yes);
     } else {
-        rc = classify(s, j->seg, j->q, text, fits, false, &relevant);
+        rc = classify(s, j->seg, j->q, text, fits, false, &relevant, &p_yes);
     }
     if (rc == 0 && !relevant && s->o.assume_relevant) {
         relevant = true;
@@ -446,6 +468,7 @@ static int margin_done(wim_session *s, wim_job *j)
         wim_note *n = &s->notes[j->q * s->doc.n + j->seg];
         s->st.n_relevant += relevant;
         n->verdict = relevant;
+        n->p_yes = p_yes;
         wim_strbuf_clear(&n->text);
         wim_strbuf_append(&n->text, note, note_len);
     }
@@ -523,7 +546,7 @@ static int drain(wim_session *s)
 /* Starts the margin job of question q after segment seg, making room if needed. */
 static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt)
 {
-    llama_pos cells = cells_through(&s->doc, seg);
+    llama_pos cells = wim_doc_cells_through(&s->doc, seg);
     int started;
     while ((started = wim_job_start(s, WIM_JOB_MARGIN, seg, q, cells, prompt,
                                     s->o.max_margin_tokens)) == 0) {
@@ -591,12 +614,46 @@ static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
  * The three modes
  * ========================================================================= */
 
+/* Reading past the context: once the margins in flight are judged, sequence
+ * 0 goes back to the preamble, then the notes carried (window.c), and segment
+ * seg is read next. 0, or -1. */
+static int next_window(wim_session *s, int seg)
+{
+    wim_doc *d = &s->doc;
+    int rc = drain(s);
+    wim_tokens carried = {0};
+    if (rc == 0 && s->stop == WIM_CONTINUE) rc = wim_window_carry(s, seg, &carried);
+    if (rc != 0 || s->stop != WIM_CONTINUE) {
+        wim_tokens_free(&carried);
+        return rc;
+    }
+    if (!wim_cache_window(s, seg)) rc = read_preamble(s);
+    if (rc == 0) rc = wim_decode(s, s->ctx, carried.v, carried.n, WIM_SEQ_DOC, d->pre.n, false, -1);
+    if (rc == 0) {
+        d->win_first = d->n_read = seg;
+        d->n_past = d->win_pre = d->pre.n + carried.n;
+        s->st.n_segments_let_go = seg;
+        wim_emit(s, (wim_event){.type = WIM_EVENT_WINDOW, .segment = seg, .n_tokens = carried.n});
+    }
+    wim_tokens_free(&carried);
+    return rc;
+}
+
+/* Segment i would pass the window: the window moves on first. */
+static bool past_window(const wim_session *s, int i)
+{
+    const wim_doc *d = &s->doc;
+    return s->window && i > d->win_first && d->n_past + seg_tokens(d, i) > s->window;
+}
+
 static int run_wim(wim_session *s)
 {
     wim_tokens *ex = calloc((size_t)s->n_queries, sizeof *ex);
     int rc = ex ? extract_prompts(s, ex) : -1;
     bool sequential = s->o.schedule == WIM_SCHEDULE_SEQUENTIAL;
     for (int i = 0; rc == 0 && i < s->doc.n && s->stop == WIM_CONTINUE; i++) {
+        if (past_window(s, i)) rc = next_window(s, i);
+        if (rc != 0 || s->stop != WIM_CONTINUE) break;
         rc = read_segment(s, i);
         for (int q = 0; rc == 0 && q < s->n_queries && s->stop == WIM_CONTINUE; q++)
             rc = start_margin(s, i, q, &ex[q]);
@@ -627,8 +684,9 @@ static int rag_one(wim_session *s, int q)
     d->n_past = d->pre.n;
     for (int i = 0; rc == 0 && i < d->n && s->stop == WIM_CONTINUE; i++) {
         bool keep = false;
+        float p_yes;
         const wim_span *sp = &d->spans[i];
-        rc = classify(s, i, q, d->text + sp->start, sp->len, true, &keep);
+        rc = classify(s, i, q, d->text + sp->start, sp->len, true, &keep, &p_yes);
         if (rc != 0) break;
         if (i + 1 > s->st.n_segments_read) s->st.n_segments_read = i + 1;
         s->st.n_read_tokens += seg_tokens(d, i);
@@ -749,7 +807,7 @@ static int read_all(wim_session *s)
     wim_doc *d = &s->doc;
     if (read_preamble(s) != 0) return -1;
     int rc = run_mode(s);
-    s->doc_whole = rc == 0 && s->o.mode != WIM_MODE_RAG && d->n_read == d->n;
+    s->doc_whole = rc == 0 && s->o.mode != WIM_MODE_RAG && d->n_read == d->n && !s->window;
     return rc;
 }
 
@@ -809,7 +867,7 @@ static int ask(wim_session *s)
 {
     s->st.n_segments_read = s->doc.n;
     s->st.n_read_tokens = s->doc.tok.n;
-    int group = (int)((s->ctx_size - s->doc.n_past) / forks_per_question(s));
+    int group = (int)((s->ctx_size - s->doc.n_past) / forks_per_question(s, s->doc.n, s->doc.n, 0));
     wim_tokens *ex = calloc((size_t)s->n_queries, sizeof *ex);
     int rc = ex ? extract_prompts(s, ex) : -1;
     for (int q0 = 0; rc == 0 && q0 < s->n_queries && s->stop != WIM_ABORT; q0 += group) {
@@ -833,13 +891,16 @@ static int ask_many(wim_session *s, const char *const *queries, int n_queries, w
         return -1;
     }
     if (!s->doc_whole) {
-        snprintf(s->err, sizeof s->err, "no document read to the end to ask about");
+        snprintf(s->err, sizeof s->err, "%s to ask about",
+                 s->window ? "the document was read past the context: only its last window is "
+                             "in memory, nothing whole"
+                           : "no document read to the end");
         return -1;
     }
     s->st.n_doc_tokens = s->doc.tok.n;
     s->st.n_segments = s->doc.n;
     s->st.n_ctx = s->ctx_size;
-    long long need = forks_per_question(s);
+    long long need = forks_per_question(s, s->doc.n, s->doc.n, 0);
     if (need > s->ctx_size - s->doc.n_past) {
         snprintf(s->err, sizeof s->err,
                  "the document leaves %d tokens of its %d-token context; a question needs %lld",

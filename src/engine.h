@@ -6,6 +6,7 @@
  *   jobs.c     margins and answers as jobs that share micro-batches
  *   lookup.c   drafts for their speculative decoding, by prompt lookup
  *   engine.c   a run: the document, the three modes, sizing, verdicts
+ *   window.c   reading past the context: the window's size, the notes carried on
  *   docfile.c  a read document saved to disk and loaded back (wim_session_*_doc)
  *   cache.c    every edit of the model's memory: forks, cuts, checkpoints
  */
@@ -46,8 +47,16 @@ typedef struct wim_doc {
     wim_checkpoint *cp; /* [n] or NULL: sequence 0's partial state after each segment,
                            for memories that need one to fork a prefix (cache.c) */
     llama_pos n_past;   /* cells of sequence 0 in use */
-    int n_read;         /* segments wholly in the cache */
+    int n_read;         /* segments read (wholly in the cache, from win_first on) */
+    int win_first;      /* the first segment in the cache: 0 unless read in a window */
+    llama_pos win_pre;  /* cells before it: the preamble, and the notes carried */
 } wim_doc;
+
+/* Cells of sequence 0 up to the end of segment i (i >= win_first). */
+static inline llama_pos wim_doc_cells_through(const wim_doc *d, int i)
+{
+    return d->win_pre + d->tok_off[i + 1] - d->tok_off[d->win_first];
+}
 
 /* What a job is for: a margin after a segment, or the answer to a question. */
 typedef enum wim_job_kind { WIM_JOB_MARGIN, WIM_JOB_ANSWER } wim_job_kind;
@@ -71,6 +80,7 @@ typedef struct wim_job {
     llama_token draft[WIM_MAX_DRAFT]; /* tokens fed this step after its last sampled one, */
     int n_draft;                      /* by prompt lookup, to be checked against the model */
     bool one_pass;                    /* a margin that stops at once on NO# */
+    float p_yes;                      /* one-pass: P(YES) against NO at its first token */
     wim_tokens forced; /* test seam: its first tokens, written instead of sampled (seam.h) */
 } wim_job;
 
@@ -90,7 +100,17 @@ typedef struct wim_note {
     wim_strbuf text;      /* the note shown in the answer prompt */
     signed char verdict;  /* -1 no margin yet, 0 dropped, 1 kept */
     signed char overrule; /* -1 none, 0 drop, 1 keep */
+    bool let_go;          /* dropped from the carried notes, over their budget */
+    float p_yes;          /* the verdict's strength: P(YES) against NO */
 } wim_note;
+
+/* The note goes into the answer (and the carried notes): written, judged
+ * relevant by the model unless the person overruled it, and not let go. */
+static inline bool wim_note_kept(const wim_note *n)
+{
+    bool keep = n->overrule >= 0 ? n->overrule == 1 : n->verdict == 1;
+    return keep && n->verdict >= 0 && n->text.len > 0 && !n->let_go;
+}
 
 struct wim_session {
     wim_model *m;
@@ -114,6 +134,9 @@ struct wim_session {
     wim_doc doc;           /* the document in the cache, kept for asking later */
     bool doc_whole;        /* doc was read to the end: it can be asked or saved */
     wim_tokens reply;      /* a chat run's answer prompt: its conversation's last token */
+    int window;            /* sequence 0's cells at most, reading past the context; else 0 */
+    int carry_budget;      /* tokens of carried notes at most, in a window */
+    llama_token yes_no[2]; /* the first tokens of "YES" and "NO" (a verdict's strength) */
 
     /* The current run. */
     wim_event_fn cb;
@@ -164,6 +187,9 @@ int wim_decode(wim_session *s, struct llama_context *ctx, const llama_token *t, 
 int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id seq, llama_pos pos,
                        int max, wim_strbuf *out);
 
+/* P(YES) against NO in the logits of batch index idx (-1: the last output):
+ * how sure a verdict about to be written is. */
+float wim_yes_prob(wim_session *s, struct llama_context *ctx, int idx);
 /* The next token from the logits of batch index idx (-1: the last output). */
 llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_context *ctx,
                        int idx);
@@ -184,6 +210,18 @@ void wim_outputs_free(wim_outputs *out);
 /* n rounded up to a whole number of 256-cell blocks: how contexts are sized
  * (64-bit, so a need past any context is rounded, then refused, not wrapped). */
 long long wim_round_up(long long n);
+
+/* --- window.c --- */
+/* Sizes a reading past the context limit (tokens): s->window and
+ * s->carry_budget, with at most *n_seg_most segments in the cache at once.
+ * beyond(s, n, carried) is the cells the context needs past the window: every
+ * question's margins of n segments and answer with carried notes. 0, or -1. */
+int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *, int, int),
+                    int *n_seg_most);
+/* The notes carried past segment seg (kept margins of the segments before it,
+ * once each, in order) rendered by the carried template into out; the weakest
+ * let go first while they are over the budget (LET_GO events). 0, or -1. */
+int wim_window_carry(wim_session *s, int seg, wim_tokens *out);
 
 /* --- pool.c --- */
 enum { WIM_POOL_MAIN = 0, WIM_POOL_CLS = 1 };
@@ -223,6 +261,10 @@ int wim_cache_checkpoint(wim_session *s, int seg);
 int wim_cache_save_doc(wim_session *s, wim_checkpoint *out);
 int wim_cache_load_doc(wim_session *s, const uint8_t *data, size_t len);
 void wim_checkpoints_free(wim_checkpoint *cp, int n);
+/* Sequence 0 cut back to the preamble for the window that starts at segment
+ * seg, the checkpoints of the segments before it let go; false when the
+ * memory cannot be cut back (the caller reads the preamble afresh). */
+bool wim_cache_window(wim_session *s, int seg);
 
 /* --- lookup.c --- */
 /* Up to max tokens that followed the last occurrence of hist's final n-gram in

@@ -10,9 +10,9 @@
 
 const char *wim_event_name(wim_event_type t)
 {
-    static const char *const names[] = {"start",   "progress", "segment", "margin",
-                                        "verdict", "token",    "answer",  "done"};
-    return t <= WIM_EVENT_DONE ? names[t] : "unknown";
+    static const char *const names[] = {"start", "progress", "segment", "margin", "verdict",
+                                        "token", "answer",   "done",    "window", "let_go"};
+    return t <= WIM_EVENT_LET_GO ? names[t] : "unknown";
 }
 
 /* Milliseconds to a tenth, so JSON shows 1234.5 rather than 17 digits. */
@@ -43,6 +43,11 @@ static void add_settings(cJSON *j, const wim_options *o)
     cJSON_AddBoolToObject(j, "think", o->think);
     cJSON_AddBoolToObject(j, "fixed_length", o->fixed_length);
     cJSON_AddBoolToObject(j, "assume_relevant", o->assume_relevant);
+    if (o->window == WIM_WINDOW_AUTO || o->window == WIM_WINDOW_OFF)
+        cJSON_AddStringToObject(j, "window", o->window == WIM_WINDOW_AUTO ? "auto" : "off");
+    else
+        cJSON_AddNumberToObject(j, "window", o->window);
+    cJSON_AddNumberToObject(j, "carry_tokens", o->carry_tokens);
 }
 
 /* "name": the first string, and "names": all of them. */
@@ -70,6 +75,9 @@ static void add_done(cJSON *j, const wim_event *ev)
     add_ms(j, "prefill_ms", st->prefill_ms);
     add_ms(j, "decode_ms", st->decode_ms);
     add_ms(j, "total_ms", st->total_ms);
+    cJSON_AddNumberToObject(j, "window", st->n_window);
+    cJSON_AddNumberToObject(j, "segments_let_go", st->n_segments_let_go);
+    cJSON_AddNumberToObject(j, "margins_let_go", st->n_margins_let_go);
 }
 
 /* "pages": [first, last], when the document has pages. */
@@ -112,6 +120,17 @@ static void add_fields(cJSON *j, const wim_event *ev)
         cJSON_AddBoolToObject(j, "parsed", ev->parsed);
         cJSON_AddStringToObject(j, "reason", ev->reason ? ev->reason : "");
         cJSON_AddStringToObject(j, "raw", ev->text ? ev->text : "");
+        cJSON_AddNumberToObject(j, "p_yes", round(ev->p_yes * 1e4) / 1e4);
+        break;
+    case WIM_EVENT_WINDOW:
+        cJSON_AddNumberToObject(j, "segment", ev->segment);
+        cJSON_AddNumberToObject(j, "carried_tokens", ev->n_tokens);
+        cJSON_AddNumberToObject(j, "window", st->n_window);
+        break;
+    case WIM_EVENT_LET_GO:
+        cJSON_AddNumberToObject(j, "segment", ev->segment);
+        cJSON_AddNumberToObject(j, "question", ev->question);
+        cJSON_AddStringToObject(j, "text", ev->text ? ev->text : "");
         break;
     case WIM_EVENT_ANSWER_TOKEN:
         cJSON_AddNumberToObject(j, "question", ev->question);

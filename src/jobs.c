@@ -154,6 +154,7 @@ static bool take(wim_session *s, wim_job *j, llama_token tok)
  * the test seam's). */
 static llama_token next_token(wim_session *s, wim_job *j, int idx)
 {
+    if (j->one_pass && j->n_gen == 0) j->p_yes = wim_yes_prob(s, s->ctx, idx);
     return j->n_gen < j->forced.n ? j->forced.v[j->n_gen] : wim_sample(s, j->smpl, s->ctx, idx);
 }
 

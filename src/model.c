@@ -242,7 +242,9 @@ size_t wim_model_max_doc_bytes(const wim_model *m, const wim_options *o)
         if (len > longest) longest = len;
     }
     int limit = o->n_ctx ? o->n_ctx : m->n_ctx_train;
-    return (size_t)limit * longest;
+    size_t bytes = (size_t)limit * longest;
+    bool past = o->mode == WIM_MODE_WIM && o->window != WIM_WINDOW_OFF;
+    return past && bytes < WIM_MAX_DOC_BYTES ? WIM_MAX_DOC_BYTES : bytes;
 }
 
 int wim_model_count_tokens(const wim_model *m, const char *text, size_t len)

@@ -36,7 +36,8 @@ void wim_options_default(wim_options *o)
  * Setting by name
  * ========================================================================= */
 
-typedef enum kind { CHOICE, WHOLE, SEED, REAL, TEXT, SWITCH } kind;
+/* WINDOW: a whole number, or "auto" / "off" (wim_options.window). */
+typedef enum kind { CHOICE, WHOLE, WINDOW, SEED, REAL, TEXT, SWITCH } kind;
 
 /* Choices are listed in their enum's order: the index is the value. */
 static const char *const modes[] = {"wim", "llm", "rag", NULL};
@@ -89,6 +90,8 @@ static const struct setting {
     {"user_header", offsetof(wim_options, user_header), NULL, TEXT, 0, 0},
     {"generation_header", offsetof(wim_options, generation_header), NULL, TEXT, 0, 0},
     {"think", offsetof(wim_options, think), NULL, SWITCH, 0, 0},
+    {"window", offsetof(wim_options, window), NULL, WINDOW, WIM_WINDOW_OFF, MAX_CTX},
+    {"carry_tokens", offsetof(wim_options, carry_tokens), NULL, WHOLE, 0, MAX_TOKENS},
     {"fixed_length", offsetof(wim_options, fixed_length), NULL, SWITCH, 0, 0},
     {"assume_relevant", offsetof(wim_options, assume_relevant), NULL, SWITCH, 0, 0},
 };
@@ -162,6 +165,11 @@ int wim_options_set(wim_options *o, const char *key, const char *value, char *er
         switch (s->kind) {
         case CHOICE:
             return set_choice(s, field, value, err, errlen);
+        case WINDOW:
+            if (strcmp(value, "auto") != 0 && strcmp(value, "off") != 0)
+                return set_whole(s, field, value, err, errlen);
+            *(int *)field = value[0] == 'a' ? WIM_WINDOW_AUTO : WIM_WINDOW_OFF;
+            return 0;
         case WHOLE:
         case SEED:
             return set_whole(s, field, value, err, errlen);
@@ -182,7 +190,7 @@ static const char *out_of_range(const wim_options *o, char *why, size_t len)
 {
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         const struct setting *s = &settings[i];
-        if (s->kind != WHOLE) continue;
+        if (s->kind != WHOLE && s->kind != WINDOW) continue;
         int v = *(const int *)((const char *)o + s->at);
         if (v >= s->min && v <= s->max) continue;
         snprintf(why, len, "%s must be from %d to %d, not %d", s->key, s->min, s->max, v);
@@ -197,7 +205,9 @@ int wim_options_check(const wim_options *o, char *err, size_t errlen)
     const char *bad = !(o->temp >= 0)                    ? "temperature must not be negative"
                       : !(o->top_p > 0 && o->top_p <= 1) ? "top-p must be in (0, 1]"
                       : !(o->rope_scale >= 0)            ? "rope scale must not be negative"
-                                                         : out_of_range(o, why, sizeof why);
+                      : o->window > 0 && o->mode != WIM_MODE_WIM
+                          ? "a window (reading past the context) is for wim mode"
+                          : out_of_range(o, why, sizeof why);
     if (bad) snprintf(err, errlen, "%s", bad);
     return bad ? -1 : 0;
 }

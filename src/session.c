@@ -6,6 +6,7 @@
 #include "seam.h"
 #include "text.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,18 @@ static struct llama_sampler *make_sampler(const wim_options *o)
     return chain;
 }
 
+/* The first token of each word, as the model writes it starting a reply. */
+static void first_tokens(const wim_model *m, const char *const *words, llama_token *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        wim_tokens t = {0};
+        out[i] = wim_tokens_add_text(m, &t, words[i], strlen(words[i]), false, false) == 0 && t.n
+                     ? t.v[0]
+                     : -1;
+        wim_tokens_free(&t);
+    }
+}
+
 wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size_t errlen)
 {
     if (wim_options_check(o, err, errlen) != 0) return NULL;
@@ -67,6 +80,7 @@ wim_session *wim_session_new(wim_model *m, const wim_options *o, char *err, size
     }
     s->batch = llama_batch_init(s->o.n_batch, 0, 1);
     s->smpl = make_sampler(&s->o);
+    first_tokens(m, (const char *const[]){"YES", "NO"}, s->yes_no, 2);
     return s;
 }
 
@@ -400,14 +414,30 @@ int wim_generate_alone(wim_session *s, struct llama_context *ctx, llama_seq_id s
  * Sampling, alone or in a pool
  * ========================================================================= */
 
+/* The logits of batch index idx (-1: the last output) of ctx. */
+static const float *logits_of(wim_session *s, struct llama_context *ctx, int idx)
+{
+    if (!s->pool) return llama_get_logits_ith(ctx, idx);
+    const wim_outputs *out = &s->out[wim_pooled(s, ctx)];
+    int n_vocab = llama_vocab_n_tokens(s->m->vocab);
+    return out->logits + (size_t)(idx < 0 ? out->last : out->row_of[idx]) * n_vocab;
+}
+
+float wim_yes_prob(wim_session *s, struct llama_context *ctx, int idx)
+{
+    const float *l = logits_of(s, ctx, idx);
+    if (!l || s->yes_no[0] < 0 || s->yes_no[1] < 0) return 0.5f;
+    /* 1 / (1 + e^(no - yes)): the softmax over the two alone */
+    return 1.0f / (1.0f + expf(l[s->yes_no[1]] - l[s->yes_no[0]]));
+}
+
 /* What llama_sampler_sample does, on the logits the pool copied back. */
 llama_token wim_sample(wim_session *s, struct llama_sampler *smpl, struct llama_context *ctx,
                        int idx)
 {
     if (!s->pool) return llama_sampler_sample(smpl, ctx, idx);
-    const wim_outputs *out = &s->out[wim_pooled(s, ctx)];
     int n_vocab = llama_vocab_n_tokens(s->m->vocab);
-    const float *logits = out->logits + (size_t)(idx < 0 ? out->last : out->row_of[idx]) * n_vocab;
+    const float *logits = logits_of(s, ctx, idx);
     for (llama_token t = 0; t < n_vocab; t++)
         s->cand[t] = (llama_token_data){t, logits[t], 0.0f};
     llama_token_data_array a = {s->cand, (size_t)n_vocab, -1, false};

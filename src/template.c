@@ -12,8 +12,8 @@
 #include <string.h>
 
 static const char *const template_names[WIM_TPL_COUNT] = {
-    "system",   "context",          "extract", "extract_onepass",
-    "classify", "classify_segment", "answer",  "answer_llm",
+    "system",           "context", "extract",    "extract_onepass", "classify",
+    "classify_segment", "answer",  "answer_llm", "carried",
 };
 
 const char *wim_template_name(wim_template_id id)

@@ -28,6 +28,7 @@ typedef enum wim_template_id {
     WIM_TPL_CLASSIFY_SEGMENT, /* is this raw segment relevant, rag ({query}, {segment}) */
     WIM_TPL_ANSWER,           /* after the document: margins, then question */
     WIM_TPL_ANSWER_LLM,       /* after the document: the question alone */
+    WIM_TPL_CARRIED,          /* past the context: notes on what was let go ({margins}) */
     WIM_TPL_COUNT
 } wim_template_id;
 

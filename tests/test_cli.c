@@ -128,8 +128,12 @@ static void test_bad_document_and_query(void **state)
     expect_doc_error("nul.txt", "q", "document contains a NUL byte at offset 3");
     expect_doc_error("latin1.txt", "q", "document is not valid UTF-8 at byte offset 3");
     expect_doc_error("doc.txt", "", "query is empty");
-    expect_doc_error("big.txt", "q", "more than the context limit of 8192 tokens");
     expect_doc_error("missing.txt", "q", "cannot open document");
+    char big[1024]; /* past the context: refused with no window, or in the baselines */
+    snprintf(big, sizeof big, "-m %s -f %s -q q --window off", TINY, path_in_dir("big.txt"));
+    expect_error(big, "more than the context limit of 8192 tokens");
+    snprintf(big, sizeof big, "-m %s -f %s -q q --mode llm", TINY, path_in_dir("big.txt"));
+    expect_error(big, "more than the context limit of 8192 tokens");
     char queries[1024];
     snprintf(queries, sizeof queries, "-m %s -f %s --queries %s", TINY, path_in_dir("doc.txt"),
              path_in_dir("missing-questions.txt"));
@@ -499,15 +503,19 @@ static void test_answer_not_written(void **state)
 }
 
 /* Input without end is refused after a bounded read: no more than the context
- * could hold (the tiny model: 8192 tokens of at most 128 bytes). */
+ * could hold (the tiny model: 8192 tokens of at most 128 bytes), or past it in
+ * a window, WIM_MAX_DOC_BYTES. */
 static void test_endless_input(void **state)
 {
     (void)state;
     char args[1024];
-    snprintf(args, sizeof args, "-m %s -f /dev/zero -q q", TINY);
+    snprintf(args, sizeof args, "-m %s -f /dev/zero -q q --window off", TINY);
     expect_error(args, "document '/dev/zero' is over 1048576 bytes: more than the context limit "
                        "of 8192 tokens can hold");
-    snprintf(args, sizeof args, "-m %s -f - -q q -c 64", TINY);
+    snprintf(args, sizeof args, "-m %s -f /dev/zero -q q", TINY);
+    expect_error(args, "document '/dev/zero' is over 16777216 bytes: the most read of a document "
+                       "past the context");
+    snprintf(args, sizeof args, "-m %s -f - -q q -c 64 --window off", TINY);
     /* "yes |" before the program: text, not NULs, so only the bound stops it */
     tool_expect_error("yes | " WIM, args, "document '-' is over 8192 bytes");
     snprintf(args, sizeof args, "-m %s --input-json /dev/zero", TINY);

@@ -76,7 +76,8 @@ static void check_json(const wim_event *ev)
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItem(j, "event")->valuestring, wim_event_name(ev->type));
     assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "elapsed_ms")));
-    bool has_segment = ev->type >= WIM_EVENT_PROGRESS && ev->type <= WIM_EVENT_VERDICT;
+    bool has_segment = (ev->type >= WIM_EVENT_PROGRESS && ev->type <= WIM_EVENT_VERDICT) ||
+                       ev->type == WIM_EVENT_WINDOW || ev->type == WIM_EVENT_LET_GO;
     assert_int_equal(cJSON_HasObjectItem(j, "segment"), has_segment);
     cJSON_Delete(j);
     free(line);
@@ -391,10 +392,12 @@ static void test_margins_that_read_back_long(void **state)
     free(doc);
 }
 
-static void expect_error(const char *doc, size_t len, const char *query, const char *needle)
+static void expect_error_in(wim_mode mode, int window, const char *doc, size_t len,
+                            const char *query, const char *needle)
 {
     wim_options o;
-    small_options(&o, WIM_MODE_WIM);
+    small_options(&o, mode);
+    o.window = window;
     char err[256];
     wim_session *s = wim_session_new(model, &o, err, sizeof err);
     record *r = calloc(1, sizeof *r);
@@ -408,6 +411,11 @@ static void expect_error(const char *doc, size_t len, const char *query, const c
     wim_session_free(s);
 }
 
+static void expect_error(const char *doc, size_t len, const char *query, const char *needle)
+{
+    expect_error_in(WIM_MODE_WIM, WIM_WINDOW_AUTO, doc, len, query, needle);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -417,8 +425,14 @@ static void test_bad_input(void **state)
     expect_error("abcd\xc3(", 6, "q", "byte offset 4");
     expect_error("fine.", 5, "", "query is empty");
     expect_error("fine.", 5, "bad \xff", "query is not valid UTF-8 at byte offset 4");
-    char *big = make_document(900); /* past tiny's 8192-token trained context */
-    expect_error(big, strlen(big), "q", "context limit of 8192 tokens");
+    char *big = make_document(900); /* past tiny's 8192-token trained context: */
+    /* refused where it cannot be read in a window (test_window.c reads it) */
+    expect_error_in(WIM_MODE_WIM, WIM_WINDOW_OFF, big, strlen(big), "q",
+                    "context limit of 8192 tokens");
+    expect_error_in(WIM_MODE_LLM, WIM_WINDOW_AUTO, big, strlen(big), "q",
+                    "context limit of 8192 tokens");
+    expect_error_in(WIM_MODE_RAG, WIM_WINDOW_AUTO, big, strlen(big), "q",
+                    "context limit of 8192 tokens");
     free(big);
 }
 

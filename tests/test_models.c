@@ -154,6 +154,63 @@ static void test_baselines(void **state)
 }
 
 /* ============================================================================
+ * Past the context
+ * ========================================================================= */
+
+typedef struct windowed {
+    wim_session *s;
+    results r;
+    int n_windows, most_cells;
+} windowed;
+
+static int on_windowed(const wim_event *ev, void *user)
+{
+    windowed *w = user;
+    if (ev->type == WIM_EVENT_WINDOW) w->n_windows++;
+    if (ev->type == WIM_EVENT_SEGMENT) {
+        llama_memory_t mem = llama_get_memory(w->s->ctx);
+        llama_pos most = llama_memory_seq_pos_max(mem, WIM_SEQ_DOC) + 1;
+        if (most > w->most_cells) w->most_cells = most;
+    }
+    return collect(ev, &w->r);
+}
+
+/* The document read in a window of one or two segments, every margin kept
+ * and carried: every memory goes back to its preamble (cut, or read afresh)
+ * and reads on, sequence 0 never past the window, every margin written. */
+static void read_in_a_window(wim_classify classify, wim_schedule schedule)
+{
+    wim_options o;
+    options(&o);
+    windowed w = {.s = session(&o)};
+    const char *q = questions[0];
+    if (wim_session_run(w.s, document, strlen(document), q, collect, &w.r) != 0) /* its preamble */
+        fail_msg("%s", wim_session_error(w.s));
+    o.window = w.s->doc.pre.n + 40 + o.segment_tokens + 4;
+    o.carry_tokens = 40;
+    o.assume_relevant = true;
+    o.classify = classify;
+    o.schedule = schedule;
+    wim_session_free(w.s);
+    results_free(&w.r);
+    w.s = session(&o);
+    if (wim_session_run_many(w.s, document, strlen(document), questions, 2, on_windowed, &w) != 0)
+        fail_msg("%s (window %d): %s", model_path, o.window, wim_session_error(w.s));
+    assert_true(w.n_windows >= 1);
+    assert_true(w.most_cells <= o.window);
+    assert_int_equal(w.r.n_margins, 2 * w.r.n_segments);
+    wim_session_free(w.s);
+    results_free(&w.r);
+}
+
+static void test_reading_in_a_window(void **state)
+{
+    (void)state;
+    read_in_a_window(WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_SEQUENTIAL);
+    read_in_a_window(WIM_CLASSIFY_ONE_PASS, WIM_SCHEDULE_OVERLAP);
+}
+
+/* ============================================================================
  * Attention settings left to wim
  * ========================================================================= */
 
@@ -642,6 +699,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wim_two_pass_overlap),
         cmocka_unit_test(test_wim_one_pass_overlap),
         cmocka_unit_test(test_baselines),
+        cmocka_unit_test(test_reading_in_a_window),
         cmocka_unit_test(test_attention_settings),
         cmocka_unit_test(test_speculation_writes_the_same),
         cmocka_unit_test(test_fork_from_a_prefix),

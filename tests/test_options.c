@@ -67,6 +67,34 @@ static void test_values_land_in_their_fields(void **state)
     assert_int_equal(wim_options_check(&o, err, sizeof err), 0);
 }
 
+/* --window takes a size, auto or off; a window is for wim mode alone. */
+static void test_the_window_setting(void **state)
+{
+    (void)state;
+    wim_options o;
+    char err[256];
+    wim_options_default(&o);
+    assert_int_equal(o.window, WIM_WINDOW_AUTO);
+    assert_int_equal(set(&o, "window", "off", err), 0);
+    assert_int_equal(o.window, WIM_WINDOW_OFF);
+    assert_int_equal(set(&o, "window", "4096", err), 0);
+    assert_int_equal(o.window, 4096);
+    assert_int_equal(set(&o, "window", "auto", err), 0);
+    assert_int_equal(o.window, WIM_WINDOW_AUTO);
+    assert_int_equal(set(&o, "window", "-2", err), WIM_OPTION_BAD_VALUE);
+    assert_int_equal(set(&o, "window", "wide", err), WIM_OPTION_BAD_VALUE);
+    assert_int_equal(set(&o, "carry_tokens", "512", err), 0);
+    assert_int_equal(o.carry_tokens, 512);
+    assert_int_equal(set(&o, "carry_tokens", "-1", err), WIM_OPTION_BAD_VALUE);
+    o.window = 2048;
+    o.mode = WIM_MODE_LLM;
+    assert_int_equal(wim_options_check(&o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "wim mode"));
+    o.window = -5;
+    o.mode = WIM_MODE_WIM;
+    assert_int_equal(wim_options_check(&o, err, sizeof err), -1);
+}
+
 static void test_failures_say_what_is_wrong(void **state)
 {
     (void)state;
@@ -126,6 +154,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_round_trip),
         cmocka_unit_test(test_values_land_in_their_fields),
+        cmocka_unit_test(test_the_window_setting),
         cmocka_unit_test(test_failures_say_what_is_wrong),
         cmocka_unit_test(test_numbers_are_bounded),
     };

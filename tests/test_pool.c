@@ -166,6 +166,13 @@ static void test_slots_are_taken_and_given_back(void **state)
     wim_pool_free(p);
 }
 
+/* The window a reading was read in (DONE's), into *user. */
+static int window_of(const wim_event *ev, void *user)
+{
+    if (ev->type == WIM_EVENT_DONE) *(int *)user = ev->stats->n_window;
+    return WIM_CONTINUE;
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -176,13 +183,22 @@ static void test_refusals(void **state)
     assert_null(wim_pool_new(model, &o, 129, 0, err, sizeof err));
     assert_string_equal(err, "a pool has 1 to 128 slots, not 129");
 
-    /* 1024 cells for two readings: 512 each, less than five segments need */
+    /* 1024 cells for two readings: 512 each, less than five segments need;
+     * read in a window of the slot's share, or refused with no window */
     wim_pool *p = new_pool(2, 1024);
+    char *doc = barges_document(5, SEGMENT_TOKENS);
+    o.window = WIM_WINDOW_OFF;
     wim_session *s = wim_session_new_in_pool(p, &o, err, sizeof err);
     assert_non_null(s);
-    char *doc = barges_document(5, SEGMENT_TOKENS);
     assert_int_equal(wim_session_run(s, doc, strlen(doc), "Which mill?", NULL, NULL), -1);
     assert_non_null(strstr(wim_session_error(s), "more than the context limit of 512 tokens"));
+    wim_session_free(s);
+    o.window = WIM_WINDOW_AUTO;
+    s = wim_session_new_in_pool(p, &o, err, sizeof err);
+    assert_non_null(s);
+    int window = 0;
+    assert_int_equal(wim_session_run(s, doc, strlen(doc), "Which mill?", window_of, &window), 0);
+    assert_true(window > 0 && window < 512);
     free(doc);
 
     doc = barges_document(1, SEGMENT_TOKENS);

@@ -231,12 +231,14 @@ static void test_errors_in_openai_shape(void **state)
 }
 
 /* A reading that fails once its stream began (too many margins for the
- * slot): the stream's last data line is the error, and no [DONE]. */
+ * slot, with no window to read it in): the stream's last data line is the
+ * error, and no [DONE]. */
 static void test_error_in_the_stream(void **state)
 {
     (void)state;
     char *body = chat_body(100, "\"stream\": true, \"wim\": {\"mode\": \"wim\", \"options\": "
-                                "{\"segment_tokens\": 64, \"max_margin_tokens\": 400}}");
+                                "{\"segment_tokens\": 64, \"max_margin_tokens\": 400, "
+                                "\"window\": \"off\"}}");
     http_answer a = http(port, "POST", PATH, KEY, body);
     assert_int_equal(a.status, 200);
     char *last = strstr(a.body, "data: {\"error\":");

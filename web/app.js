@@ -350,6 +350,16 @@ const handlers = {
   },
   margin: onMargin,
   verdict: onVerdict,
+  window(ev) {
+    // Past the context: memory holds the window, not the document.
+    if (!run.window) el.docInfo.append(` · read in a window of ${ev.window.toLocaleString()} tokens`);
+    run.window = ev.window;
+  },
+  let_go(ev) {
+    const li = marginItem(ev.segment);
+    li.classList.add('let-go');
+    li.title = 'Let go: the carried notes were over their budget, and this was the weakest.';
+  },
   token(ev) {
     if (!run.answering) {
       run.answering = true;
@@ -383,7 +393,9 @@ const handlers = {
       : `Done: ${ev.segments} segments read`;
     const margins = run.mode === 'wim' ? ` · ${ev.margins} margins, ${ev.relevant} relevant` :
       run.mode === 'rag' ? ` · ${ev.relevant} segments kept` : '';
-    setStatus('done', `${what}${margins} · ${fmtSeconds(ev.total_ms / 1000)}.`);
+    const past = ev.window ? ` · ${ev.segments_let_go} segments let go to read on in ` +
+      `${ev.window.toLocaleString()} tokens` : '';
+    setStatus('done', `${what}${margins}${past} · ${fmtSeconds(ev.total_ms / 1000)}.`);
   },
   error(ev) {
     run.finished = true;

@@ -146,6 +146,8 @@ static void check_args(const cli *c)
     if (c->load_doc && (c->doc_path || c->input_json))
         args_die("--load-doc answers from a stored document: give no -f or --input-json with it");
     if (c->load_doc && c->save_doc) args_die("--load-doc and --save-doc do not go together");
+    if (c->save_doc && c->o.window > 0)
+        args_die("--save-doc stores a document read whole: give no --window with it");
     if (!c->n_queries && !c->queries_file && !c->input_json) args_die("%s", no_question);
 }
 
@@ -191,15 +193,35 @@ static void open_inputs(cli *c)
         c->doc_in = slurp_open("document", c->doc_path);
 }
 
-/* All of f, or one line and exit when it is longer than max bytes: more than
- * a context of limit tokens can hold. */
-static char *read_bounded(FILE *f, const char *what, const char *path, size_t max, int limit,
+/* How far the inputs are read: a document no further than a reading takes
+ * (what the context holds, or past it in a window the most wim reads), the
+ * questions no further than the context holds. */
+typedef struct bounds {
+    size_t doc, ctx; /* bytes */
+    char doc_why[96], ctx_why[96];
+} bounds;
+
+static bounds input_bounds(const cli *c, const wim_model *m)
+{
+    wim_model_info info;
+    wim_model_describe(m, &info);
+    wim_options whole = c->o;
+    whole.window = WIM_WINDOW_OFF;
+    bounds b = {.doc = wim_model_max_doc_bytes(m, &c->o),
+                .ctx = wim_model_max_doc_bytes(m, &whole)};
+    snprintf(b.ctx_why, sizeof b.ctx_why, "more than the context limit of %d tokens can hold",
+             c->o.n_ctx ? c->o.n_ctx : info.n_ctx_train);
+    snprintf(b.doc_why, sizeof b.doc_why, "%s",
+             b.doc > b.ctx ? "the most read of a document past the context" : b.ctx_why);
+    return b;
+}
+
+/* All of f, or one line and exit when it is longer than max bytes (why). */
+static char *read_bounded(FILE *f, const char *what, const char *path, size_t max, const char *why,
                           size_t *len)
 {
     char *text = slurp_from(f, what, path, max, len);
-    if (!text)
-        args_die("%s '%s' is over %zu bytes: more than the context limit of %d tokens can hold",
-                 what, path, max, limit);
+    if (!text) args_die("%s '%s' is over %zu bytes: %s", what, path, max, why);
     return text;
 }
 
@@ -212,17 +234,15 @@ static size_t file_bound(const char *head, size_t n)
 
 /* The document's text: a text file as it is, a PDF's or HTML page's extracted
  * (chosen by content, so stdin may be any of them). */
-static char *read_document(cli *c, size_t max, int limit, size_t *len)
+static char *read_document(cli *c, const bounds *b, size_t *len)
 {
     size_t raw_len, bound;
-    char *raw = slurp_wider(c->doc_in, "document", c->doc_path, max, file_bound, &raw_len, &bound);
-    if (!raw && bound > max)
+    char *raw =
+        slurp_wider(c->doc_in, "document", c->doc_path, b->doc, file_bound, &raw_len, &bound);
+    if (!raw && bound > b->doc)
         args_die("document '%s' is over %zu bytes, the most read of a PDF or HTML file",
                  c->doc_path, bound);
-    if (!raw)
-        args_die("document '%s' is over %zu bytes: more than the context limit of %d tokens can "
-                 "hold",
-                 c->doc_path, max, limit);
+    if (!raw) args_die("document '%s' is over %zu bytes: %s", c->doc_path, b->doc, b->doc_why);
     char *text, err[512];
     extract_kind k = extract_kind_of(raw, raw_len);
     int rc = extract_text(raw, raw_len, 0, &text, len, err, sizeof err);
@@ -235,10 +255,13 @@ static char *read_document(cli *c, size_t max, int limit, size_t *len)
 
 /* The reference format: {"context": ..., "query": ..., "target": ...}. JSON
  * escapes take up to 6 bytes a byte and the question may be as long again, so
- * a file over 16 times the document's bound cannot hold a document that fits. */
-static char *read_input_json(cli *c, size_t max, int limit, size_t *len)
+ * a file over 16 times what the context holds cannot hold a document that
+ * fits; past the context, the document's own bound is added (its prose
+ * escapes to about its own length). */
+static char *read_input_json(cli *c, const bounds *b, size_t *len)
 {
-    char *text = read_bounded(c->json_in, "input JSON", c->input_json, 16 * max, limit, len);
+    size_t max = 16 * b->ctx + (b->doc > b->ctx ? b->doc : 0);
+    char *text = read_bounded(c->json_in, "input JSON", c->input_json, max, b->doc_why, len);
     char why[200];
     cJSON *j = json_read(text, *len, why, sizeof why);
     free(text);
@@ -258,11 +281,11 @@ static char *read_input_json(cli *c, size_t max, int limit, size_t *len)
 }
 
 /* --queries FILE: one question a line, blank lines skipped. */
-static void read_queries(cli *c, size_t max, int limit)
+static void read_queries(cli *c, const bounds *b)
 {
     size_t len;
     c->queries_text = read_bounded(c->queries_in, "questions file", c->queries_file,
-                                   MAX_QUERIES * (max + 2), limit, &len);
+                                   MAX_QUERIES * (b->ctx + 2), b->ctx_why, &len);
     for (char *line = strtok(c->queries_text, "\r\n"); line; line = strtok(NULL, "\r\n"))
         if (strspn(line, " \t") < strlen(line)) add_query(c, line);
 }
@@ -363,6 +386,16 @@ static void show_event(view *v, const wim_event *ev)
             fprintf(stderr, "%s%s\n", *ev->reason ? ": " : "", ev->reason);
         else
             fprintf(stderr, " (unclear answer: %s)\n", ev->text);
+        break;
+    case WIM_EVENT_WINDOW:
+        clear_progress(v);
+        fprintf(stderr, "[window] from segment %d/%d, after %d tokens of notes carried\n",
+                ev->segment + 1, ev->n_segments, ev->n_tokens);
+        break;
+    case WIM_EVENT_LET_GO:
+        clear_progress(v);
+        fprintf(stderr, "[let go %d/%d%s] %s\n", ev->segment + 1, ev->n_segments, question_tag(ev),
+                ev->text);
         break;
     case WIM_EVENT_ANSWER_TOKEN:
     case WIM_EVENT_ANSWER:
@@ -485,23 +518,20 @@ static wim_model *load_model(const cli *c)
     return m;
 }
 
-/* The questions and the document, each read no further than the model's
- * context could hold (an endless stdin or /dev/zero is refused, not read). */
+/* The questions and the document, each read no further than its bound (an
+ * endless stdin or /dev/zero is refused, not read). */
 static char *read_inputs(cli *c, const wim_model *m, size_t *len)
 {
-    size_t max = wim_model_max_doc_bytes(m, &c->o);
-    wim_model_info info;
-    wim_model_describe(m, &info);
-    int limit = c->o.n_ctx ? c->o.n_ctx : info.n_ctx_train;
-    if (c->queries_in) read_queries(c, max, limit);
+    bounds b = input_bounds(c, m);
+    if (c->queries_in) read_queries(c, &b);
     char *doc = NULL;
     *len = 0;
-    if (c->json_in) doc = read_input_json(c, max, limit, len);
+    if (c->json_in) doc = read_input_json(c, &b, len);
     if (c->n_queries == 0) {
         free(doc);
         args_die("%s", no_question);
     }
-    if (!doc && c->doc_in) doc = read_document(c, max, limit, len);
+    if (!doc && c->doc_in) doc = read_document(c, &b, len);
     return doc;
 }
 

@@ -34,6 +34,8 @@ static const char *const request_options[] = {"classify",
                                               "fixed_length",
                                               "assume_relevant",
                                               "think",
+                                              "window",
+                                              "carry_tokens",
                                               NULL};
 
 static bool may_set(const char *key)

@@ -53,7 +53,8 @@ static const char usage_head[] =
     "                             key only this machine may use it, from no other site's\n"
     "                             page); the key is seen by ps: prefer the two below\n"
     "      --api-key-file FILE    the key from the first line of FILE\n"
-    "      --max-doc-tokens N     refuse longer documents with 413 (the context decides)\n"
+    "      --max-doc-tokens N     refuse longer documents with 413 (the context decides);\n"
+    "                             past a slot's context, documents are read in a window\n"
     "      --max-body BYTES       refuse larger bodies with 413 (67108864)\n"
     "      --min-document-tokens N\n"
     "                             /v1/chat/completions reads a document this long or\n"
@@ -184,18 +185,18 @@ static struct MHD_Daemon *listen_on(const settings *s, server *sv)
         unescape, NULL, MHD_OPTION_END);
 }
 
-/* The most bytes a document that fits one reading's slot can have: its cells
- * (or --max-doc-tokens, if fewer) times the vocabulary's longest piece. A
- * longer text is refused on its length, before a minute goes into tokenizing
- * megabytes that cannot be read. */
+/* The most bytes a document one reading takes can have: its slot's cells, or
+ * --max-doc-tokens (past the slot, a document is read in a window), times the
+ * vocabulary's longest piece. A longer text is refused on its length, before
+ * a minute goes into tokenizing megabytes that cannot be read. */
 static size_t slot_bytes(const wim_model *m, const settings *s)
 {
     wim_model_info info;
     wim_model_describe(m, &info);
     wim_options slot = s->o;
     slot.n_ctx = (s->o.n_ctx ? s->o.n_ctx : info.n_ctx_train) / s->parallel;
-    if (s->max_doc_tokens > 0 && s->max_doc_tokens < slot.n_ctx)
-        slot.n_ctx = (int)s->max_doc_tokens;
+    if (s->max_doc_tokens > 0) slot.n_ctx = (int)s->max_doc_tokens;
+    slot.window = WIM_WINDOW_OFF; /* the bound is the slot's, or --max-doc-tokens */
     return wim_model_max_doc_bytes(m, &slot);
 }
 

@@ -1,0 +1,156 @@
+/*
+ * window.c - reading past the context: the window's size, and the notes
+ * carried on from the segments let go.
+ *
+ * A document longer than the context limit (or any, with a window size set)
+ * is read in a window: sequence 0 holds the preamble, the notes carried so
+ * far, and the segments read since. When the next segment would pass the
+ * window, the margins in flight are finished and judged, sequence 0 goes back
+ * to the preamble (engine.c, cache.c), and the kept margins of every segment
+ * let go are decoded after it as notes (templates/carried.txt). Nothing is
+ * shifted, so this works on every memory (sliding window, recurrent, hybrid),
+ * positions stay within the window, memory stays flat and time linear. The
+ * notes have a budget: past it the weakest (the verdict's lowest P(YES)) are
+ * let go, and the events say which.
+ */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ============================================================================
+ * The window's size
+ * ========================================================================= */
+
+/* The most segments, from any one on, whose tokens fit in room. */
+static int segments_most(const wim_doc *d, long long room)
+{
+    int most = 0;
+    for (int a = 0, b = 0; a < d->n; a++) {
+        if (b < a) b = a;
+        while (b < d->n && d->tok_off[b + 1] - d->tok_off[a] <= room)
+            b++;
+        if (b - a > most) most = b - a;
+    }
+    return most;
+}
+
+static int largest_segment(const wim_doc *d)
+{
+    int most = 0;
+    for (int i = 0; i < d->n; i++)
+        if (d->tok_off[i + 1] - d->tok_off[i] > most) most = d->tok_off[i + 1] - d->tok_off[i];
+    return most;
+}
+
+/* The carried template filled with notes, tokenized into out. 0, or -1. */
+static int render(wim_session *s, const char *notes, size_t len, wim_tokens *out)
+{
+    const wim_value v = {"margins", notes, len};
+    int n;
+    wim_piece *pieces = wim_template_pieces(s->tpl.text[WIM_TPL_CARRIED], &v, 1, &n);
+    int rc = pieces ? wim_tokens_add_pieces(s->m, out, pieces, n) : -1;
+    free(pieces);
+    if (rc != 0) snprintf(s->err, sizeof s->err, "cannot build the carried notes: out of memory");
+    return rc;
+}
+
+int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *, int, int),
+                    int *n_seg_most)
+{
+    const wim_doc *d = &s->doc;
+    const wim_options *o = &s->o;
+    long long w = o->window > 0 ? o->window : limit, carry, need;
+    int most;
+    if (o->window <= 0) { /* the largest window that leaves room for its forks */
+        long long lo = 1, hi = limit;
+        while (lo < hi) {
+            long long mid = (lo + hi + 1) / 2;
+            carry = o->carry_tokens ? o->carry_tokens : mid / 4;
+            if (mid + beyond(s, segments_most(d, mid - d->pre.n), (int)carry) <= limit)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        w = lo;
+    }
+    carry = o->carry_tokens ? o->carry_tokens : w / 4;
+    most = segments_most(d, w - d->pre.n);
+    need = w + beyond(s, most, (int)carry);
+    long long least = d->pre.n + carry + largest_segment(d);
+    if (need > limit || w < least) {
+        snprintf(s->err, sizeof s->err,
+                 "document is %d tokens, past the context limit of %d; a window of %lld tokens "
+                 "%s: lower --segment-tokens or --carry-tokens, or raise -c",
+                 d->tok.n, limit, w,
+                 need > limit ? "and its margins do not fit in it"
+                              : "cannot hold the preamble, the carried notes and a segment");
+        return -1;
+    }
+    s->window = (int)w;
+    s->carry_budget = (int)carry;
+    *n_seg_most = most;
+    return 0;
+}
+
+/* ============================================================================
+ * The notes carried on
+ * ========================================================================= */
+
+/* "- note" lines of the kept margins of segments 0..seg-1, each text once, in
+ * document order (a reading's margins often repeat the latest fact so far). */
+static void carried_notes(const wim_session *s, int seg, wim_strbuf *out)
+{
+    for (int i = 0; i < seg; i++)
+        for (int q = 0; q < s->n_queries; q++) {
+            const wim_note *n = &s->notes[q * s->doc.n + i];
+            if (!wim_note_kept(n)) continue;
+            bool seen = false;
+            for (int j = 0; j <= i && !seen; j++)
+                for (int p = 0; p < s->n_queries && !seen && (j < i || p < q); p++) {
+                    const wim_note *m = &s->notes[p * s->doc.n + j];
+                    seen = wim_note_kept(m) && m->text.len == n->text.len &&
+                           memcmp(m->text.s, n->text.s, n->text.len) == 0;
+                }
+            if (seen) continue;
+            if (out->len) wim_strbuf_puts(out, "\n");
+            wim_strbuf_puts(out, "- ");
+            wim_strbuf_append(out, n->text.s, n->text.len);
+        }
+}
+
+/* Lets the weakest kept note of segments 0..seg-1 go (the earliest of equals). */
+static void let_go_weakest(wim_session *s, int seg)
+{
+    wim_note *weakest = NULL;
+    int at = 0;
+    for (int i = 0; i < seg * s->n_queries; i++) {
+        int q = i % s->n_queries, k = q * s->doc.n + i / s->n_queries;
+        wim_note *n = &s->notes[k];
+        if (wim_note_kept(n) && (!weakest || n->p_yes < weakest->p_yes)) {
+            weakest = n;
+            at = k;
+        }
+    }
+    if (!weakest) return;
+    weakest->let_go = true;
+    s->st.n_margins_let_go++;
+    wim_emit(s, (wim_event){.type = WIM_EVENT_LET_GO,
+                            .segment = at % s->doc.n,
+                            .question = at / s->doc.n,
+                            .text = wim_strbuf_str(&weakest->text)});
+}
+
+int wim_window_carry(wim_session *s, int seg, wim_tokens *out)
+{
+    for (;;) {
+        wim_strbuf notes = {0};
+        carried_notes(s, seg, &notes);
+        out->n = 0;
+        int rc = notes.len ? render(s, notes.s, notes.len, out) : 0;
+        wim_strbuf_free(&notes);
+        if (rc != 0 || out->n <= s->carry_budget) return rc;
+        let_go_weakest(s, seg);
+    }
+}

@@ -1,0 +1,284 @@
+/*
+ * test_window.c - reading past the context (src/window.c): a document many
+ * times the context read in a bounded window, the kept margins carried on as
+ * notes in document order, the weakest let go past their budget.
+ *
+ * White-box: the callback looks at sequence 0's cells as the reading goes, so
+ * that the window is asserted on the cache itself, not on what the events say.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static wim_model *qwen, *phi;
+
+enum { CTX = 1024, MAX_SEGS = 512 };
+
+/* About n_words words of plain sentences, the same every run. */
+static char *made_document(int n_words)
+{
+    static const char *const words[] = {"the",   "harbour", "keeper", "lamp",   "ship",
+                                        "stone", "river",   "old",    "grey",   "market",
+                                        "sold",  "herring", "wrote",  "timber", "council"};
+    wim_strbuf b = {0};
+    uint32_t x = 12345;
+    for (int i = 0; i < n_words; i++) {
+        x = x * 1103515245u + 12345u;
+        wim_strbuf_puts(&b, words[(x >> 16) % 15]);
+        wim_strbuf_puts(&b, i % 9 == 8 ? ". " : " ");
+    }
+    wim_strbuf_puts(&b, "The end.");
+    return b.s;
+}
+
+static void options(wim_options *o)
+{
+    wim_options_default(o);
+    o->n_threads = 1;
+    o->n_ctx = CTX;
+    o->segment_tokens = 128;
+    o->max_margin_tokens = 8;
+    o->max_verdict_tokens = 4;
+    o->max_answer_tokens = 4;
+}
+
+/* What a reading did, seen from its callback. */
+typedef struct seen {
+    wim_session *s;
+    int n_segments, n_windows, window_from[MAX_SEGS];
+    int n_margins, most_cells, done_let_go, done_window, margins_let_go;
+    bool kept[2][MAX_SEGS], let_go[2][MAX_SEGS];
+    float p_yes[2][MAX_SEGS];
+    int used[2][MAX_SEGS], n_used[2];
+    int carried_tokens_most;
+} seen;
+
+/* The let-go note must be the weakest of the notes still carried: kept, not
+ * let go, of a segment before the window that is about to start (the earliest
+ * of equals). The window starts at the first segment not yet read. */
+static void check_weakest(const seen *r, const wim_event *ev)
+{
+    int next = r->s->doc.n_read;
+    for (int q = 0; q < r->s->n_queries; q++)
+        for (int i = 0; i < next; i++) {
+            if (!r->kept[q][i] || r->let_go[q][i]) continue;
+            bool before = i < ev->segment || (i == ev->segment && q < ev->question);
+            if (r->p_yes[q][i] < r->p_yes[ev->question][ev->segment] ||
+                (before && r->p_yes[q][i] == r->p_yes[ev->question][ev->segment]))
+                fail_msg("let go q%d s%d (p %.4f) while q%d s%d (p %.4f) was weaker", ev->question,
+                         ev->segment, r->p_yes[ev->question][ev->segment], q, i, r->p_yes[q][i]);
+        }
+}
+
+static int on_event(const wim_event *ev, void *user)
+{
+    seen *r = user;
+    r->n_segments = ev->n_segments;
+    assert_true(ev->n_segments <= MAX_SEGS);
+    if (ev->type == WIM_EVENT_SEGMENT) {
+        /* the cache itself: sequence 0 never holds more than the window */
+        llama_pos most = llama_memory_seq_pos_max(llama_get_memory(r->s->ctx), WIM_SEQ_DOC) + 1;
+        if (most > r->most_cells) r->most_cells = most;
+    }
+    if (ev->type == WIM_EVENT_MARGIN) r->n_margins++;
+    if (ev->type == WIM_EVENT_VERDICT) {
+        r->kept[ev->question][ev->segment] = ev->relevant;
+        r->p_yes[ev->question][ev->segment] = ev->p_yes;
+    }
+    if (ev->type == WIM_EVENT_LET_GO) {
+        assert_true(r->kept[ev->question][ev->segment]);
+        assert_false(r->let_go[ev->question][ev->segment]);
+        check_weakest(r, ev);
+        r->let_go[ev->question][ev->segment] = true;
+    }
+    if (ev->type == WIM_EVENT_WINDOW) {
+        r->window_from[r->n_windows++] = ev->segment;
+        if (ev->n_tokens > r->carried_tokens_most) r->carried_tokens_most = ev->n_tokens;
+    }
+    if (ev->type == WIM_EVENT_ANSWER) {
+        r->n_used[ev->question] = ev->n_used;
+        memcpy(r->used[ev->question], ev->used, (size_t)ev->n_used * sizeof *ev->used);
+    }
+    if (ev->type == WIM_EVENT_DONE) {
+        r->done_let_go = ev->stats->n_segments_let_go;
+        r->done_window = ev->stats->n_window;
+        r->margins_let_go = ev->stats->n_margins_let_go;
+    }
+    return WIM_CONTINUE;
+}
+
+static void read_doc(wim_model *m, const wim_options *o, const char *doc, int n_q, seen *r)
+{
+    static const char *const questions[] = {"Who kept the lamp?", "What was sold?"};
+    char err[512];
+    memset(r, 0, sizeof *r);
+    r->s = wim_session_new(m, o, err, sizeof err);
+    if (!r->s) fail_msg("%s", err);
+    if (wim_session_run_many(r->s, doc, strlen(doc), questions, n_q, on_event, r) != 0)
+        fail_msg("%s", wim_session_error(r->s));
+}
+
+/* ============================================================================
+ * The window
+ * ========================================================================= */
+
+/* A document 20 times the context: read to the end, every segment's margin
+ * written, sequence 0 never past the window, every window but the first
+ * starting where the last one's segments ended. */
+static void test_a_document_twenty_times_the_context(void **state)
+{
+    (void)state;
+    char *doc = made_document(20 * CTX);
+    wim_options o;
+    options(&o);
+    seen r;
+    read_doc(qwen, &o, doc, 1, &r);
+    int tokens = r.s->doc.tok.n;
+    assert_true(tokens >= 20 * CTX);
+    assert_int_equal(r.n_margins, r.n_segments);
+    assert_true(r.done_window > 0 && r.done_window < CTX);
+    assert_int_equal(r.done_window, r.s->window);
+    assert_true(r.most_cells <= r.done_window);
+    assert_true(r.n_windows >= tokens / CTX);
+    for (int k = 1; k < r.n_windows; k++)
+        assert_true(r.window_from[k] > r.window_from[k - 1]);
+    assert_int_equal(r.done_let_go, r.window_from[r.n_windows - 1]);
+    assert_true(r.s->st.n_ctx <= CTX);
+    wim_session_free(r.s);
+    free(doc);
+}
+
+/* A document that fits is read whole, unless a window is asked for. */
+static void test_a_window_only_past_the_context_unless_asked(void **state)
+{
+    (void)state;
+    char *doc = made_document(300);
+    wim_options o;
+    options(&o);
+    seen r;
+    read_doc(qwen, &o, doc, 1, &r);
+    assert_int_equal(r.n_windows, 0);
+    assert_int_equal(r.done_window, 0);
+    wim_session_free(r.s);
+
+    o.window = 300;
+    o.segment_tokens = 48;
+    read_doc(qwen, &o, doc, 1, &r);
+    assert_true(r.n_windows > 0);
+    assert_int_equal(r.done_window, 300);
+    assert_true(r.most_cells <= 300);
+    wim_session_free(r.s);
+    free(doc);
+}
+
+/* Off, or in another mode, a document past the context is refused as before. */
+static void test_past_the_context_refused_when_off(void **state)
+{
+    (void)state;
+    char *doc = made_document(4 * CTX);
+    wim_options o;
+    options(&o);
+    o.window = WIM_WINDOW_OFF;
+    char err[512];
+    wim_session *s = wim_session_new(qwen, &o, err, sizeof err);
+    assert_non_null(s);
+    const char *q = "Who?";
+    assert_int_equal(wim_session_run_many(s, doc, strlen(doc), &q, 1, on_event, &(seen){.s = s}),
+                     -1);
+    assert_non_null(strstr(wim_session_error(s), "more than the context limit"));
+    wim_session_free(s);
+    free(doc);
+}
+
+/* Only the last window is in memory: nothing whole to store or to ask. */
+static void test_a_document_read_past_the_context_is_not_stored(void **state)
+{
+    (void)state;
+    char *doc = made_document(3 * CTX);
+    wim_options o;
+    options(&o);
+    seen r;
+    read_doc(qwen, &o, doc, 1, &r);
+    assert_true(r.n_windows > 0);
+    assert_int_equal(wim_session_save_doc(r.s, "/tmp/wim-window-never"), -1);
+    assert_non_null(strstr(wim_session_error(r.s), "past the context"));
+    const char *q = "Who?";
+    assert_int_equal(wim_session_ask(r.s, &q, 1, on_event, &r), -1);
+    wim_session_free(r.s);
+    free(doc);
+}
+
+/* ============================================================================
+ * The notes carried on
+ * ========================================================================= */
+
+/* Two questions, verdicts injected (YES, YES, NO, ...), notes over a small
+ * budget: each let go is the weakest carried (checked as it happens), the
+ * notes never pass the budget, and each answer is fed by exactly the kept
+ * margins not let go, in document order. */
+static void test_the_weakest_notes_are_let_go(void **state)
+{
+    (void)state;
+    char *doc = made_document(4 * CTX);
+    wim_options o;
+    options(&o);
+    o.carry_tokens = 64;
+    o.schedule = WIM_SCHEDULE_OVERLAP;
+    o.fixed_length = true; /* every margin has text, so every YES is carried */
+    assert_int_equal(setenv("WIM_TEST_VERDICTS", "YES#a|YES#b|NO#c", 1), 0);
+    seen r;
+    read_doc(phi, &o, doc, 2, &r);
+    unsetenv("WIM_TEST_VERDICTS");
+    assert_true(r.n_windows >= 2);
+    assert_true(r.margins_let_go > 0);
+    assert_true(r.carried_tokens_most > 0 && r.carried_tokens_most <= 64);
+    for (int q = 0; q < 2; q++) {
+        int n = 0;
+        for (int i = 0; i < r.n_segments; i++)
+            if (r.kept[q][i] && !r.let_go[q][i]) {
+                assert_true(n < r.n_used[q]);
+                assert_int_equal(r.used[q][n++], i);
+            }
+        assert_int_equal(n, r.n_used[q]);
+    }
+    wim_session_free(r.s);
+    free(doc);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[512];
+    qwen = wim_model_load(WIM_TEST_MODELS "/tiny-qwen2.gguf", NULL, err, sizeof err);
+    phi = wim_model_load(WIM_TEST_MODELS "/tiny-phi3.gguf", NULL, err, sizeof err);
+    if (!qwen || !phi) fprintf(stderr, "%s\n", err);
+    return qwen && phi ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wim_model_free(qwen);
+    wim_model_free(phi);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_document_twenty_times_the_context),
+        cmocka_unit_test(test_a_window_only_past_the_context_unless_asked),
+        cmocka_unit_test(test_past_the_context_refused_when_off),
+        cmocka_unit_test(test_a_document_read_past_the_context_is_not_stored),
+        cmocka_unit_test(test_the_weakest_notes_are_let_go),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
