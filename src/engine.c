@@ -556,12 +556,14 @@ static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt
     return started < 0 ? -1 : 0;
 }
 
-/* "- note" lines of the margins that feed question q's answer, in document order. */
+/* "- note" lines of the margins that feed question q's answer, in document
+ * order; past the context each text once, as the carried notes have them (so
+ * that they stay within the room sized for them). */
 static void join_notes(wim_session *s, int q, wim_strbuf *out)
 {
     for (int i = 0; i < s->doc.n; i++) {
         const wim_note *n = &s->notes[q * s->doc.n + i];
-        if (!feeds_answer(s, q, i)) continue;
+        if (!feeds_answer(s, q, i) || (s->window && wim_window_repeats(s, q, i, false))) continue;
         if (out->len) wim_strbuf_puts(out, "\n");
         wim_strbuf_puts(out, "- ");
         wim_strbuf_append(out, n->text.s, n->text.len);

@@ -218,6 +218,9 @@ long long wim_round_up(long long n);
  * question's margins of n segments and answer with carried notes. 0, or -1. */
 int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *, int, int),
                     int *n_seg_most);
+/* Note seg of question q repeats the text of a kept note before it (of any
+ * question's, or of q's own). */
+bool wim_window_repeats(const wim_session *s, int q, int seg, bool any_question);
 /* The notes carried past segment seg (kept margins of the segments before it,
  * once each, in order) rendered by the carried template into out; the weakest
  * let go first while they are over the budget (LET_GO events). 0, or -1. */

@@ -98,6 +98,20 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
  * The notes carried on
  * ========================================================================= */
 
+bool wim_window_repeats(const wim_session *s, int q, int seg, bool any_question)
+{
+    const wim_note *n = &s->notes[q * s->doc.n + seg];
+    for (int j = 0; j <= seg; j++)
+        for (int p = any_question ? 0 : q;
+             p < (any_question ? s->n_queries : q + 1) && (j < seg || p < q); p++) {
+            const wim_note *m = &s->notes[p * s->doc.n + j];
+            if (wim_note_kept(m) && m->text.len == n->text.len &&
+                memcmp(m->text.s, n->text.s, n->text.len) == 0)
+                return true;
+        }
+    return false;
+}
+
 /* "- note" lines of the kept margins of segments 0..seg-1, each text once, in
  * document order (a reading's margins often repeat the latest fact so far). */
 static void carried_notes(const wim_session *s, int seg, wim_strbuf *out)
@@ -105,15 +119,7 @@ static void carried_notes(const wim_session *s, int seg, wim_strbuf *out)
     for (int i = 0; i < seg; i++)
         for (int q = 0; q < s->n_queries; q++) {
             const wim_note *n = &s->notes[q * s->doc.n + i];
-            if (!wim_note_kept(n)) continue;
-            bool seen = false;
-            for (int j = 0; j <= i && !seen; j++)
-                for (int p = 0; p < s->n_queries && !seen && (j < i || p < q); p++) {
-                    const wim_note *m = &s->notes[p * s->doc.n + j];
-                    seen = wim_note_kept(m) && m->text.len == n->text.len &&
-                           memcmp(m->text.s, n->text.s, n->text.len) == 0;
-                }
-            if (seen) continue;
+            if (!wim_note_kept(n) || wim_window_repeats(s, q, i, true)) continue;
             if (out->len) wim_strbuf_puts(out, "\n");
             wim_strbuf_puts(out, "- ");
             wim_strbuf_append(out, n->text.s, n->text.len);

@@ -132,13 +132,17 @@ static void read_doc(wim_model *m, const wim_options *o, const char *doc, int n_
 
 /* A document 20 times the context: read to the end, every segment's margin
  * written, sequence 0 never past the window, every window but the first
- * starting where the last one's segments ended. */
+ * starting where the last one's segments ended. Every margin is kept, and
+ * this model's are alike: each text goes into the answer once, or the notes
+ * of 300 segments would pass the room sized for them. */
 static void test_a_document_twenty_times_the_context(void **state)
 {
     (void)state;
     char *doc = made_document(20 * CTX);
     wim_options o;
     options(&o);
+    o.assume_relevant = true;
+    o.segment_tokens = 64;
     seen r;
     read_doc(qwen, &o, doc, 1, &r);
     int tokens = r.s->doc.tok.n;
