@@ -4,7 +4,7 @@
 #
 #   scripts/train-reader.sh [--steps N] [--threads N] [--out DIR]
 #
-# About an hour and a quarter on two cores. Installs Debian's python3-torch,
+# About two and a half hours on two cores (0.5-0.7 s a step). Installs Debian's python3-torch,
 # python3-sentencepiece, python3-numpy, libopenblas0-pthread (Debian's torch on
 # its reference BLAS is 6.6x slower) and fortunes (filler prose); llama.cpp's
 # gguf-py comes from the pinned source (scripts/deps.sh). The same seed and
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=build-reader
-steps=3000
+steps=11000
 threads=2
 while [ $# -gt 0 ]; do
   case "$1" in

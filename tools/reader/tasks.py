@@ -122,7 +122,21 @@ def filler_places(filler):
             seen[w] = seen.get(w, 0) + 1
     words = sorted(w for w, c in seen.items() if c >= 3 and w not in HELD_OUT and
                    w not in OBJECTS and not w.endswith("ly"))
-    return PLACES + words
+    return PLACES + words + made_places(words)
+
+
+def made_places(words, n=700, seed=11):
+    """Places of two words run together ("stonegate"): rare words of several
+    tokens, as real places often are (measured, run r10: with places mostly of
+    one token, "lighthouse" was copied as "light")."""
+    rng = random.Random(seed)
+    short = [w for w in words if len(w) <= 6]
+    out = set()
+    while len(out) < n:
+        w = rng.choice(short) + rng.choice(short)
+        if w not in HELD_OUT:
+            out.add(w)
+    return sorted(out)
 
 
 # ---- stories ----
@@ -312,26 +326,45 @@ def recall_sample(rng, r, story, doc):
     return ids, mask
 
 
-def repeat_sample(r, doc):
-    """The document twice, the loss on the second: every token of it is a copy
-    of the token after the same words in the first (an induction head's whole
-    job), so the look-up every prompt needs forms from dense signal first."""
-    first = [r.bos] + r.segs(doc, len(doc.segments)) + r.enc("\n\n")
-    again = r.segs(doc, len(doc.segments))
-    return first + again, [0] * len(first) + [1] * len(again)
+def kept_notes(story, doc, upto, rng):
+    """The notes a reading keeps from segments 0..upto-1: each kept margin's
+    fact, once, in order; now and then another person's, as a weak margin
+    might have kept."""
+    notes = []
+    for k in range(1, upto + 1):
+        m = margin_reply(story, doc, k, False, rng)
+        if m != "I don't know." and m not in notes:
+            notes.append(m)
+    others = [f for f in story.facts if f[1] != story.target and f[2]]
+    if others and rng.random() < 0.3:
+        notes.insert(rng.randint(0, len(notes)), " " + rng.choice(others)[0])
+    return notes
 
 
-def random_sample(rng, r, n):
-    """Up to n random tokens, some random others, then the first ones again (the
-    loss on those): copying with nothing else to learn from, where an induction
-    head forms fastest. The lengths vary, so that the copy cannot be found at a
-    fixed distance (measured: with n fixed, a head learned the distance within
-    110 steps, and that copied no text at all)."""
-    vocab = r.sp.get_piece_size()
-    first = [rng.randrange(300, vocab) for _ in range(rng.randint(16, n))]
-    gap = [rng.randrange(300, vocab) for _ in range(rng.randint(0, n // 2))]
-    ids = [r.bos] + first + gap + first
-    return ids, [0] * (len(ids) - len(first)) + [1] * len(first)
+def window_sample(rng, r, story, doc, answer):
+    """Reading past the context (wim's window): the preamble, the notes carried
+    from the segments let go (templates/carried.txt), then the segments still
+    shown. A margin quotes the latest fact in the shown text alone (the notes
+    are there already); the answer reads the notes and the margins alike."""
+    if len(doc.segments) < 2:
+        return make_sample(rng, r, story, doc, "answer" if answer else "margin")
+    j = rng.randint(1, len(doc.segments) - 1)
+    carried = kept_notes(story, doc, j, rng)
+    k = len(doc.segments) if answer else rng.randint(j + 1, len(doc.segments))
+    prefix = r.preamble() + r.prompt("carried", {"margins": notes_text(carried)}, close=False)
+    for s in doc.segments[j:k]:
+        prefix += r.enc(s)
+    shown = story.relevant([story.facts[i] for seg in doc.seg_facts[j:k] for i in seg])
+    if not answer:
+        return r.sample(prefix + r.prompt("extract", {"query": story.query}),
+                        " " + facts_text(shown) if shown else "I don't know.")
+    notes = carried + [" " + facts_text(shown)] * bool(shown)
+    return r.sample(prefix + r.prompt("answer", {"query": story.query, "margins": notes_text(notes)}),
+                    answer_reply(story))
+
+
+def notes_text(notes):
+    return "\n".join("- " + n for n in notes) or "(none)"
 
 
 def make_sample(rng, r, story, doc, kind):
@@ -340,8 +373,6 @@ def make_sample(rng, r, story, doc, kind):
     q = story.query
     if kind == "recall":
         return recall_sample(rng, r, story, doc)
-    if kind == "repeat":
-        return repeat_sample(r, doc)
     if kind in ("margin", "onepass"):
         k = rng.randint(1, len(doc.segments))
         tpl = "extract_onepass" if kind == "onepass" else "extract"
@@ -374,6 +405,8 @@ def make_sample(rng, r, story, doc, kind):
         prefix = r.preamble() + r.segs(doc, len(doc.segments)) + r.prompt(
             "answer", {"query": q, "margins": "\n".join(notes) or "(none)"})
         return r.sample(prefix, answer_reply(story))
+    if kind in ("window", "window_answer"):
+        return window_sample(rng, r, story, doc, kind == "window_answer")
     if kind == "llm":
         prefix = r.preamble() + r.segs(doc, len(doc.segments)) + r.prompt("answer_llm", {"query": q})
         return r.sample(prefix, answer_reply(story))
@@ -386,8 +419,8 @@ def make_sample(rng, r, story, doc, kind):
     return r.sample(ids + r.prompt("answer_llm", {"query": q}), answer_reply(story))
 
 
-KINDS = [("margin", 0.32), ("onepass", 0.16), ("verdict", 0.14), ("segverdict", 0.04),
-         ("answer", 0.16), ("llm", 0.12), ("rag", 0.06), ("recall", 0.0)]
+KINDS = [("margin", 0.26), ("onepass", 0.14), ("verdict", 0.14), ("segverdict", 0.04),
+         ("answer", 0.12), ("llm", 0.10), ("rag", 0.06), ("window", 0.08), ("window_answer", 0.06)]
 
 
 class Tasks:
@@ -395,7 +428,6 @@ class Tasks:
 
     def __init__(self, sp, seed, max_tokens, recall=0.0, single=False):
         self.recall = recall  # the share of recall samples
-        self.repeat = 0.0  # the share of repeat samples
         self.single = single  # recall's stories with one move each
         self.rng = random.Random(seed)
         self.r = Renderer(sp, load_templates())
@@ -404,16 +436,12 @@ class Tasks:
         self.max_tokens = max_tokens
         self.count = lambda s: len(sp.encode(s))
 
-    def draw_random(self, n):
-        ids, mask = random_sample(self.rng, self.r, n)
-        return ids, mask, "random"
-
     def draw(self, doc_tokens):
         rng = self.rng
         u = rng.random()
-        kind = "repeat" if u < self.repeat else "recall" if u < self.repeat + self.recall else \
+        kind = "recall" if u < self.recall else \
             rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
-        story = Story(rng, self.places, single=self.single and kind in ("recall", "repeat"))
+        story = Story(rng, self.places, single=self.single and kind == "recall")
         seg = rng.choice([64, 128, 192, 256, 384, 512, 768, 1024])
         doc = Doc(rng, story, self.filler, self.count, doc_tokens, seg)
         ids, mask = make_sample(rng, self.r, story, doc, kind)
