@@ -31,9 +31,8 @@ static wim_value query_value(const wim_session *s, int q)
     return (wim_value){"query", s->queries[q], strlen(s->queries[q])};
 }
 
-/* tokens += template id filled with vals, optionally closed by the generation header. */
-static int add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_value *vals,
-                      size_t n_vals, bool close_turn)
+int wim_add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_value *vals,
+                   size_t n_vals, bool close_turn)
 {
     int n;
     wim_piece *pieces = wim_template_pieces(s->tpl.text[id], vals, n_vals, &n);
@@ -77,7 +76,7 @@ static int extract_prompts(wim_session *s, wim_tokens *ex)
 {
     for (int q = 0; q < s->n_queries; q++) {
         const wim_value v = query_value(s, q);
-        if (add_prompt(s, &ex[q], extract_template(s), &v, 1, true) != 0) return -1;
+        if (wim_add_prompt(s, &ex[q], extract_template(s), &v, 1, true) != 0) return -1;
     }
     return 0;
 }
@@ -123,7 +122,7 @@ static int doc_tokenize(wim_session *s, wim_doc *d)
     }
     d->tok_off[d->n] = d->tok.n;
     if (add_user_header(s, &d->pre) != 0) return -1;
-    return add_prompt(s, &d->pre, WIM_TPL_CONTEXT, NULL, 0, false);
+    return wim_add_prompt(s, &d->pre, WIM_TPL_CONTEXT, NULL, 0, false);
 }
 
 /* The segmenter's counter. Cutting a long document up takes a count per
@@ -225,7 +224,7 @@ static int prompt_size(wim_session *s, wim_template_id id, const char *slot)
     for (int q = 0; q < s->n_queries; q++) {
         wim_tokens t = {0};
         const wim_value vals[2] = {query_value(s, q), {slot, "", 0}};
-        if (add_prompt(s, &t, id, vals, 2, true) == 0 && t.n > most) most = t.n;
+        if (wim_add_prompt(s, &t, id, vals, 2, true) == 0 && t.n > most) most = t.n;
         wim_tokens_free(&t);
     }
     return most;
@@ -294,8 +293,7 @@ static const char *limit_source(const wim_session *s)
  * it and its forks need. */
 static int size_window(wim_session *s, int limit, long long *need, int *n_seg)
 {
-    if (wim_window_size(s, limit, beyond_window, n_seg) != 0) return -1;
-    *need = s->window + beyond_window(s, *n_seg, s->carry_budget);
+    if (wim_window_size(s, limit, beyond_window, n_seg, need) != 0) return -1;
     s->st.n_window = s->window;
     return 0;
 }
@@ -347,7 +345,8 @@ static int classify_prompt(wim_session *s, wim_tokens *t, int q, const char *tex
     const wim_value vals[2] = {query_value(s, q), {segment ? "segment" : "margin", text, len}};
     t->n = 0;
     if (add_user_header(s, t) != 0) return -1;
-    return add_prompt(s, t, segment ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY, vals, 2, true);
+    return wim_add_prompt(s, t, segment ? WIM_TPL_CLASSIFY_SEGMENT : WIM_TPL_CLASSIFY, vals, 2,
+                          true);
 }
 
 static void emit_verdict(wim_session *s, int seg, int q, const char *raw, wim_verdict v,
@@ -600,7 +599,7 @@ static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
         const wim_value vals[2] = {query_value(s, q),
                                    {"margins", wim_strbuf_str(&notes), notes.len}};
         wim_tokens prompt = {0};
-        rc = add_prompt(s, &prompt, id, vals, 2, true);
+        rc = wim_add_prompt(s, &prompt, id, vals, 2, true);
         int started = 0;
         while (rc == 0 && (started = wim_job_start(s, WIM_JOB_ANSWER, -1, q, s->doc.n_past, &prompt,
                                                    s->o.max_answer_tokens)) == 0)

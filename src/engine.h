@@ -207,17 +207,22 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ct
 void wim_outputs_free(wim_outputs *out);
 
 /* --- engine.c --- */
+/* t += template id filled with vals, optionally closed by the generation
+ * header. 0, or -1 (s->err). */
+int wim_add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_value *vals,
+                   size_t n_vals, bool close_turn);
 /* n rounded up to a whole number of 256-cell blocks: how contexts are sized
  * (64-bit, so a need past any context is rounded, then refused, not wrapped). */
 long long wim_round_up(long long n);
 
 /* --- window.c --- */
 /* Sizes a reading past the context limit (tokens): s->window and
- * s->carry_budget, with at most *n_seg_most segments in the cache at once.
- * beyond(s, n, carried) is the cells the context needs past the window: every
- * question's margins of n segments and answer with carried notes. 0, or -1. */
+ * s->carry_budget, with at most *n_seg_most segments in the cache at once and
+ * *need cells in all. beyond(s, n, carried) is the cells the context needs
+ * past the window: every question's margins of n segments and answer with
+ * carried notes. 0, or -1. */
 int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *, int, int),
-                    int *n_seg_most);
+                    int *n_seg_most, long long *need);
 /* Note seg of question q repeats the text of a kept note before it (of any
  * question's, or of q's own). */
 bool wim_window_repeats(const wim_session *s, int q, int seg, bool any_question);

@@ -44,20 +44,8 @@ static int largest_segment(const wim_doc *d)
     return most;
 }
 
-/* The carried template filled with notes, tokenized into out. 0, or -1. */
-static int render(wim_session *s, const char *notes, size_t len, wim_tokens *out)
-{
-    const wim_value v = {"margins", notes, len};
-    int n;
-    wim_piece *pieces = wim_template_pieces(s->tpl.text[WIM_TPL_CARRIED], &v, 1, &n);
-    int rc = pieces ? wim_tokens_add_pieces(s->m, out, pieces, n) : -1;
-    free(pieces);
-    if (rc != 0) snprintf(s->err, sizeof s->err, "cannot build the carried notes: out of memory");
-    return rc;
-}
-
 int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *, int, int),
-                    int *n_seg_most)
+                    int *n_seg_most, long long *need_out)
 {
     const wim_doc *d = &s->doc;
     const wim_options *o = &s->o;
@@ -91,6 +79,7 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
     s->window = (int)w;
     s->carry_budget = (int)carry;
     *n_seg_most = most;
+    *need_out = need;
     return 0;
 }
 
@@ -154,7 +143,8 @@ int wim_window_carry(wim_session *s, int seg, wim_tokens *out)
         wim_strbuf notes = {0};
         carried_notes(s, seg, &notes);
         out->n = 0;
-        int rc = notes.len ? render(s, notes.s, notes.len, out) : 0;
+        const wim_value v = {"margins", notes.s, notes.len};
+        int rc = notes.len ? wim_add_prompt(s, out, WIM_TPL_CARRIED, &v, 1, false) : 0;
         wim_strbuf_free(&notes);
         if (rc != 0 || out->n <= s->carry_budget) return rc;
         let_go_weakest(s, seg);
