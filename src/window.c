@@ -16,7 +16,6 @@
 #include "engine.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ============================================================================
