@@ -510,12 +510,23 @@ static void check_outputs(const cli *c)
     if (!existed) remove(c->save_doc);
 }
 
+/* The model is freed at exit, so that an input refused after loading it
+ * (args_die) leaves nothing behind for LeakSanitizer or the reader's eye. */
+static wim_model *loaded;
+
+static void free_model(void)
+{
+    wim_model_free(loaded);
+    loaded = NULL;
+}
+
 static wim_model *load_model(const cli *c)
 {
     char err[512];
-    wim_model *m = wim_model_load(c->model_path, &c->mp, err, sizeof err);
-    if (!m) args_die("%s", err);
-    return m;
+    loaded = wim_model_load(c->model_path, &c->mp, err, sizeof err);
+    if (!loaded) args_die("%s", err);
+    atexit(free_model);
+    return loaded;
 }
 
 /* The questions and the document, each read no further than its bound (an
@@ -545,7 +556,6 @@ int main(int argc, char **argv)
     size_t len;
     char *doc = read_inputs(&c, m, &len);
     int rc = run(&c, m, doc, len);
-    wim_model_free(m);
     free(doc);
     free(c.queries_text);
     free(c.json_query);
