@@ -139,7 +139,8 @@ typedef struct wim_options {
     wim_cache_type cache_type_k;   /* K cache type (auto) */
     wim_cache_type cache_type_v;   /* V cache type (auto: f16) */
     wim_flash_attn flash_attn;     /* flash attention (auto: off for the document's context
-                                      on a CPU, else where the backend has it) */
+                                      on a CPU while its attention scores fit in a quarter
+                                      of the memory free, else where the backend has it) */
     int draft_max;                 /* speculative decoding by prompt lookup: tokens drafted
                                       a step at most (3; 0 = off; up to WIM_MAX_DRAFT) */
     wim_rope_scaling rope_scaling; /* for contexts past the trained one (the model's) */

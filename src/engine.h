@@ -202,6 +202,8 @@ typedef enum wim_ctx_role {
  * of role, the options' autos resolved (docs/schedule.md says why). */
 void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role,
                        struct llama_context_params *p);
+/* Bytes of memory free to take now (MemAvailable and free swap), 0 if unknown. */
+double wim_memory_free(void);
 struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ctx_role role,
                                       int n_ctx, int n_batch, int n_seq);
 void wim_outputs_free(wim_outputs *out);

@@ -147,6 +147,32 @@ static int key_width(const wim_model *m)
     return heads > 0 ? llama_model_n_embd(m->model) / heads : 0;
 }
 
+/* Bytes of memory free to take now (MemAvailable and free swap), 0 if unknown. */
+double wim_memory_free(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    double kib = 0, v;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &v) == 1 ||
+            sscanf(line, "SwapFree: %lf kB", &v) == 1)
+            kib += v;
+    if (f) fclose(f);
+    return kib * 1024;
+}
+
+/* Without flash attention llama.cpp keeps a micro-batch's attention scores,
+ * n_ctx x n_ubatch x heads in f32: about 250 MB for Qwen2.5-0.5B at 8k, 1 GB at
+ * 32k. Flash attention off is as fast or faster on both CPUs measured
+ * (docs/schedule.md), so it is kept off while those scores fit easily: within a
+ * quarter of the memory free (or when that is unknown). */
+static bool scores_fit(const wim_model *m, const struct llama_context_params *p)
+{
+    double scores = (double)p->n_ctx * p->n_ubatch * llama_model_n_head(m->model) * 4;
+    double have = wim_memory_free();
+    return have <= 0 || scores <= have / 4;
+}
+
 void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role,
                        struct llama_context_params *p)
 {
@@ -162,11 +188,14 @@ void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role ro
     p->type_v = types[o->cache_type_v];
     p->flash_attn_type = fa[o->flash_attn];
     /* Auto, on a CPU, for the document's context: its kernel for one token deep
-       in the cache costs 2-4x the plain path's, and a q8_0 K then costs a third
-       of f16's; the verdicts' shallow context prefills faster with it on. A
-       quantized V needs it on. */
+       in the cache costs 2-4x the plain path's on a Xeon, drafts of k tokens
+       cost k steps on both CPUs measured, and a q8_0 K then costs a third of
+       f16's; the verdicts' shallow context prefills faster with it on. A
+       quantized V needs it on, and so does a context whose scores would not
+       fit. */
     bool v_quantized = ggml_is_quantized(p->type_v);
-    if (o->flash_attn == WIM_FLASH_ATTN_AUTO && m->on_cpu && role == WIM_CTX_MAIN && !v_quantized)
+    if (o->flash_attn == WIM_FLASH_ATTN_AUTO && m->on_cpu && role == WIM_CTX_MAIN && !v_quantized &&
+        scores_fit(m, p))
         p->flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     if (o->cache_type_k == WIM_CACHE_AUTO && m->on_cpu && role == WIM_CTX_MAIN &&
         p->flash_attn_type == LLAMA_FLASH_ATTN_TYPE_DISABLED &&
@@ -175,20 +204,6 @@ void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role ro
     p->rope_scaling_type = rope[o->rope_scaling];
     /* llama.cpp's --rope-scale N is a frequency scale of 1/N */
     if (o->rope_scale > 0) p->rope_freq_scale = 1.0f / o->rope_scale;
-}
-
-/* Bytes of memory free to take now (MemAvailable and free swap), 0 if unknown. */
-static double memory_free(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[128];
-    double kib = 0, v;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &v) == 1 ||
-            sscanf(line, "SwapFree: %lf kB", &v) == 1)
-            kib += v;
-    if (f) fclose(f);
-    return kib * 1024;
 }
 
 /* True, with the reason recorded as llama.cpp's last error, when the KV cache
@@ -207,7 +222,7 @@ static bool kv_too_big(const wim_model *m, const struct llama_context_params *p)
                        (double)ggml_type_size(p->type_v) / (double)ggml_blck_size(p->type_v);
     double need =
         (double)p->n_ctx * llama_model_n_layer(lm) * llama_model_n_head_kv(lm) * head * per_value;
-    double have = memory_free();
+    double have = wim_memory_free();
     if (have <= 0 || need <= have) return false;
     char why[200];
     snprintf(why, sizeof why,

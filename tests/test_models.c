@@ -214,16 +214,33 @@ static void test_reading_in_a_window(void **state)
  * Attention settings left to wim
  * ========================================================================= */
 
-static struct llama_context_params memory_params(const wim_model *m, const wim_options *o,
-                                                 wim_ctx_role role)
+static struct llama_context_params sized_params(const wim_model *m, const wim_options *o,
+                                                wim_ctx_role role, uint32_t n_ctx)
 {
     struct llama_context_params p = llama_context_default_params();
+    p.n_ctx = n_ctx;
     wim_memory_params(m, o, role, &p);
     return p;
 }
 
+static struct llama_context_params memory_params(const wim_model *m, const wim_options *o,
+                                                 wim_ctx_role role)
+{
+    return sized_params(m, o, role, 512);
+}
+
+/* The context whose attention scores (n_ctx x n_ubatch x heads, f32) would take
+ * share times the memory free. */
+static uint32_t ctx_for_scores(const wim_model *m, double share)
+{
+    double per_cell = 512.0 * llama_model_n_head(m->model) * 4;
+    double n = share * wim_memory_free() / per_cell;
+    return n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
 /* On a CPU the document's context gets flash attention off and a q8_0 K where
- * the key width allows (the readings above ran with it), the verdicts' and an
+ * the key width allows (the readings above ran with it) while its attention
+ * scores fit in a quarter of the memory free, the verdicts' and an
  * offloaded model's contexts llama.cpp's choice in f16; what is given is kept,
  * and a quantized V keeps flash attention possible. */
 static void test_attention_settings(void **state)
@@ -242,6 +259,14 @@ static void test_attention_settings(void **state)
     wim_model offloaded = *model;
     offloaded.on_cpu = false;
     p = memory_params(&offloaded, &o, WIM_CTX_MAIN);
+    assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_AUTO);
+    assert_int_equal(p.type_k, GGML_TYPE_F16);
+
+    /* scores that would not fit easily in the memory free: flash attention, as
+       llama.cpp chooses it */
+    p = sized_params(model, &o, WIM_CTX_MAIN, ctx_for_scores(model, 0.05));
+    assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_DISABLED);
+    p = sized_params(model, &o, WIM_CTX_MAIN, ctx_for_scores(model, 2.0));
     assert_int_equal(p.flash_attn_type, LLAMA_FLASH_ATTN_TYPE_AUTO);
     assert_int_equal(p.type_k, GGML_TYPE_F16);
 
