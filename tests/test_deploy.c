@@ -340,6 +340,22 @@ static void test_chat_completions_through_nginx(void **state)
     free(a.body);
 }
 
+/* A NUL ends a C string, not a header: libmicrohttpd 0.9.75 would read
+ * "Bearer KEY<NUL>junk" as "Bearer KEY" (docs/server.md); nginx in front refuses
+ * such a header before any replica sees it. */
+static void test_a_nul_in_a_header_is_refused(void **state)
+{
+    (void)state;
+    static const char req[] =
+        "GET /v1/models HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer k\0junk\r\n\r\n";
+    int fd = connect_to(port);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    http_answer a = http_read_all(fd);
+    if (a.status != 400) fail_msg("a NUL in a header got %d: %s", a.status, a.body);
+    free(a.body);
+}
+
 static void test_a_dead_replica_is_passed_over(void **state)
 {
     (void)state;
@@ -375,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readings_are_spread_and_their_requests_routed),
         cmocka_unit_test(test_chat_completions_through_nginx),
+        cmocka_unit_test(test_a_nul_in_a_header_is_refused),
         cmocka_unit_test(test_a_dead_replica_is_passed_over),
         cmocka_unit_test(test_a_bad_replica_name_is_refused),
     };
