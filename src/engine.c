@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* Extra cells beyond the counted prompt sizes: margins are re-tokenized text. */
 enum { SLACK_TOKENS = 64, CTX_ROUND = 256 };
@@ -555,19 +556,58 @@ static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt
     return started < 0 ? -1 : 0;
 }
 
-/* "- note" lines of the margins that feed question q's answer, in document
- * order; past the context each text once, as the carried notes have them (so
- * that they stay within the room sized for them). */
-static void join_notes(wim_session *s, int q, wim_strbuf *out)
+/* The texts listed so far, each a kept note's: an open-addressed set of
+ * their hashes, so that a note is checked against the earlier ones at once,
+ * not against each of them (a long reading keeps thousands). */
+typedef struct listed {
+    uint64_t *hash;        /* [cap], 0 = empty */
+    const wim_note **note; /* [cap] */
+    size_t cap;
+} listed;
+
+/* True when n's text is new to l (and now in it); false when listed before. */
+static bool list_once(listed *l, const wim_note *n)
 {
-    for (int i = 0; i < s->doc.n; i++) {
-        const wim_note *n = &s->notes[q * s->doc.n + i];
-        if (!feeds_answer(s, q, i) || (s->window && wim_window_repeats(s, q, i, false))) continue;
-        if (out->len) wim_strbuf_puts(out, "\n");
-        wim_strbuf_puts(out, "- ");
-        wim_strbuf_append(out, n->text.s, n->text.len);
-    }
+    uint64_t h = XXH3_64bits(n->text.s, n->text.len) | 1;
+    size_t i = (size_t)h & (l->cap - 1);
+    for (; l->hash[i]; i = (i + 1) & (l->cap - 1))
+        if (l->hash[i] == h && l->note[i]->text.len == n->text.len &&
+            memcmp(l->note[i]->text.s, n->text.s, n->text.len) == 0)
+            return false;
+    l->hash[i] = h;
+    l->note[i] = n;
+    return true;
+}
+
+int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_strbuf *out)
+{
+    size_t cap = 16;
+    while (once && cap < 2 * (size_t)(q1 - q0) * (size_t)n_seg)
+        cap *= 2;
+    listed l = {calloc(cap, sizeof *l.hash), calloc(cap, sizeof *l.note), cap};
+    int rc = l.hash && l.note ? 0 : -1;
+    if (rc) snprintf(s->err, sizeof s->err, "out of memory listing the notes");
+    for (int i = 0; rc == 0 && i < n_seg; i++)
+        for (int q = q0; q < q1; q++) {
+            const wim_note *n = &s->notes[q * s->doc.n + i];
+            if (!feeds_answer(s, q, i) || (once && !list_once(&l, n))) continue;
+            if (out->len) wim_strbuf_puts(out, "\n");
+            wim_strbuf_puts(out, "- ");
+            wim_strbuf_append(out, n->text.s, n->text.len);
+        }
+    free(l.hash);
+    free(l.note);
+    return rc;
+}
+
+/* The notes of question q's answer: its kept margins, in document order;
+ * past the context each text once, as the carried notes have them (so that
+ * they stay within the room sized for them). 0, or -1. */
+static int join_notes(wim_session *s, int q, wim_strbuf *out)
+{
+    int rc = wim_list_notes(s, q, q + 1, s->doc.n, s->window > 0, out);
     if (out->len == 0) wim_strbuf_puts(out, "(none)");
+    return rc;
 }
 
 int wim_session_overrule(wim_session *s, int question, int segment, int keep, char *err,
@@ -595,11 +635,11 @@ static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
     for (int q = q0; q < q1 && rc == 0; q++) {
         wim_strbuf notes = {0};
         s->n_sealed = q + 1;
-        if (id == WIM_TPL_ANSWER) join_notes(s, q, &notes);
+        if (id == WIM_TPL_ANSWER) rc = join_notes(s, q, &notes);
         const wim_value vals[2] = {query_value(s, q),
                                    {"margins", wim_strbuf_str(&notes), notes.len}};
         wim_tokens prompt = {0};
-        rc = wim_add_prompt(s, &prompt, id, vals, 2, true);
+        if (rc == 0) rc = wim_add_prompt(s, &prompt, id, vals, 2, true);
         int started = 0;
         while (rc == 0 && (started = wim_job_start(s, WIM_JOB_ANSWER, -1, q, s->doc.n_past, &prompt,
                                                    s->o.max_answer_tokens)) == 0)

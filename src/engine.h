@@ -216,6 +216,11 @@ int wim_add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_
 /* n rounded up to a whole number of 256-cell blocks: how contexts are sized
  * (64-bit, so a need past any context is rounded, then refused, not wrapped). */
 long long wim_round_up(long long n);
+/* "- note" lines of the kept notes of segments 0..n_seg-1 of questions
+ * q0..q1-1, in document order (a segment's questions in order); with once,
+ * each text once (a reading's margins often repeat the latest fact so far).
+ * 0, or -1 (memory). */
+int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_strbuf *out);
 
 /* --- window.c --- */
 /* Sizes a reading past the context limit (tokens): s->window and
@@ -225,9 +230,7 @@ long long wim_round_up(long long n);
  * carried notes. 0, or -1. */
 int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *, int, int),
                     int *n_seg_most, long long *need);
-/* Note seg of question q repeats the text of a kept note before it (of any
- * question's, or of q's own). */
-bool wim_window_repeats(const wim_session *s, int q, int seg, bool any_question);
+
 /* The notes carried past segment seg (kept margins of the segments before it,
  * once each, in order) rendered by the carried template into out; the weakest
  * let go first while they are over the budget (LET_GO events). 0, or -1. */

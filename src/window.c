@@ -86,34 +86,6 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
  * The notes carried on
  * ========================================================================= */
 
-bool wim_window_repeats(const wim_session *s, int q, int seg, bool any_question)
-{
-    const wim_note *n = &s->notes[q * s->doc.n + seg];
-    for (int j = 0; j <= seg; j++)
-        for (int p = any_question ? 0 : q;
-             p < (any_question ? s->n_queries : q + 1) && (j < seg || p < q); p++) {
-            const wim_note *m = &s->notes[p * s->doc.n + j];
-            if (wim_note_kept(m) && m->text.len == n->text.len &&
-                memcmp(m->text.s, n->text.s, n->text.len) == 0)
-                return true;
-        }
-    return false;
-}
-
-/* "- note" lines of the kept margins of segments 0..seg-1, each text once, in
- * document order (a reading's margins often repeat the latest fact so far). */
-static void carried_notes(const wim_session *s, int seg, wim_strbuf *out)
-{
-    for (int i = 0; i < seg; i++)
-        for (int q = 0; q < s->n_queries; q++) {
-            const wim_note *n = &s->notes[q * s->doc.n + i];
-            if (!wim_note_kept(n) || wim_window_repeats(s, q, i, true)) continue;
-            if (out->len) wim_strbuf_puts(out, "\n");
-            wim_strbuf_puts(out, "- ");
-            wim_strbuf_append(out, n->text.s, n->text.len);
-        }
-}
-
 /* Lets the weakest kept note of segments 0..seg-1 go (the earliest of equals). */
 static void let_go_weakest(wim_session *s, int seg)
 {
@@ -140,10 +112,10 @@ int wim_window_carry(wim_session *s, int seg, wim_tokens *out)
 {
     for (;;) {
         wim_strbuf notes = {0};
-        carried_notes(s, seg, &notes);
+        int rc = wim_list_notes(s, 0, s->n_queries, seg, true, &notes);
         out->n = 0;
         const wim_value v = {"margins", notes.s, notes.len};
-        int rc = notes.len ? wim_add_prompt(s, out, WIM_TPL_CARRIED, &v, 1, false) : 0;
+        if (rc == 0 && notes.len) rc = wim_add_prompt(s, out, WIM_TPL_CARRIED, &v, 1, false);
         wim_strbuf_free(&notes);
         if (rc != 0 || out->n <= s->carry_budget) return rc;
         let_go_weakest(s, seg);
