@@ -3,7 +3,7 @@
 # memory by document length, with the context held fixed (docs/schedule.md).
 #
 #   bench/window.sh [-m MODEL.gguf] [--lengths "16384 65536 262144"] [-c 2048]
-#                   [--segment-tokens 256] [-t THREADS] [--out DIR]
+#                   [--segment-tokens 256] [-t THREADS] [--out DIR] [-- WIM FLAGS]
 #
 # Each length is read once in wim mode with margins and answers to their limits
 # and every margin kept (--fixed-length --assume-relevant: the worst case, the
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 model=build/models/tiny-qwen2.gguf lengths="16384 65536 262144" ctx=2048 seg=256
-threads=$(nproc) out=build/bench-window
+threads=$(nproc) out=build/bench-window extra=()
 while [ $# -gt 0 ]; do
   case $1 in
     -m) model=$2; shift 2 ;;
@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
     --segment-tokens) seg=$2; shift 2 ;;
     -t) threads=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --) shift; extra=("$@"); break ;;
     *) echo "window.sh: unknown option $1" >&2; exit 1 ;;
   esac
 done
@@ -35,7 +36,7 @@ for n in $lengths; do
   [ -s "$doc" ] || build/bin/wim-mkdoc -m "$model" --tokens "$n" -o "$doc" >/dev/null
   /usr/bin/time -f "%M" -o "$out/rss-$n" build/bin/wim -m "$model" -f "$doc" -q "What happened?" \
     -c "$ctx" --segment-tokens "$seg" --max-margin-tokens 16 --max-verdict-tokens 4 \
-    --max-answer-tokens 8 --fixed-length --assume-relevant -t "$threads" --json \
+    --max-answer-tokens 8 --fixed-length --assume-relevant -t "$threads" --json "${extra[@]}" \
     >"$out/run-$n.jsonl" 2>/dev/null
   done_line=$(grep '"event":"done"' "$out/run-$n.jsonl")
   /usr/bin/python3 - "$n" "$(cat "$out/rss-$n")" "${first:-}" "$done_line" <<'PY' | tee "$out/row-$n"

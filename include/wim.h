@@ -161,6 +161,13 @@ typedef struct wim_options {
     /* The most tokens of carried notes; past it the weakest (the verdict's
      * lowest probability of YES) are let go (0: a quarter of the window). */
     int carry_tokens;
+    /* Past the window, shift (where the memory can: plain attention) rather
+     * than restart: the oldest segments' cells are let go and the later ones
+     * moved back (llama.cpp's K-shift), so the latest segments stay in view
+     * and the notes of those let go go to the answer alone, not into the
+     * cache. Off (the default, docs/schedule.md): the window restarts from
+     * the preamble and the notes carried. */
+    bool window_shift;
     /* For benchmarks: the worst case, fixed so that runs compare. */
     bool fixed_length;    /* generate to every token limit, ignoring end-of-generation */
     bool assume_relevant; /* keep every margin for the answer, whatever its verdict */

@@ -168,15 +168,38 @@ int wim_cache_load_doc(wim_session *s, const uint8_t *data, size_t len)
     return got != 0 ? 0 : -1;
 }
 
-bool wim_cache_window(wim_session *s, int seg)
+/* The checkpoints of the segments before seg, let go. */
+static void let_checkpoints_go(wim_doc *d, int seg)
 {
-    wim_doc *d = &s->doc;
     for (int i = d->win_first; d->cp && i < seg; i++) {
         free(d->cp[i].data);
         d->cp[i] = (wim_checkpoint){0};
     }
+}
+
+bool wim_cache_window(wim_session *s, int seg)
+{
+    wim_doc *d = &s->doc;
+    let_checkpoints_go(d, seg);
     /* a window or recurrent state that moved on has lost the preamble's part */
     return wim_cache_can_undo(s->m) && wim_cache_cut(s, s->ctx, WIM_SEQ_DOC, d->pre.n);
+}
+
+bool wim_cache_can_shift(wim_session *s)
+{
+    return wim_cache_can_undo(s->m) && llama_memory_can_shift(llama_get_memory(s->ctx));
+}
+
+void wim_cache_shift(wim_session *s, int first)
+{
+    wim_doc *d = &s->doc;
+    llama_pos p0 = d->win_pre, p1 = wim_doc_cells_through(d, first - 1);
+    let_checkpoints_go(d, first);
+    llama_seq_id base;
+    llama_memory_t mem = edit_begin(s, s->ctx, &base);
+    llama_memory_seq_rm(mem, base + WIM_SEQ_DOC, p0, p1);
+    llama_memory_seq_add(mem, base + WIM_SEQ_DOC, p1, -1, p0 - p1);
+    edit_end(s);
 }
 
 void wim_checkpoints_free(wim_checkpoint *cp, int n)

@@ -655,26 +655,66 @@ static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
  * The three modes
  * ========================================================================= */
 
-/* Reading past the context: once the margins in flight are judged, sequence
- * 0 goes back to the preamble, then the notes carried (window.c), and segment
- * seg is read next. 0, or -1. */
+/* Reading past the context, restarted: once the margins in flight are
+ * judged, sequence 0 goes back to the preamble, then the notes carried
+ * (window.c), and segment seg is read next. 0, or -1. */
+static int restart_window(wim_session *s, int seg, const wim_tokens *carried)
+{
+    wim_doc *d = &s->doc;
+    int rc = wim_cache_window(s, seg) ? 0 : read_preamble(s);
+    if (rc == 0)
+        rc = wim_decode(s, s->ctx, carried->v, carried->n, WIM_SEQ_DOC, d->pre.n, false, -1);
+    if (rc != 0) return rc;
+    d->win_first = d->n_read = seg;
+    d->n_past = d->win_pre = d->pre.n + carried->n;
+    return 0;
+}
+
+/* The first segment of a shifted window that ends with segment seg: the
+ * oldest let go, just enough for seg to fit. */
+static int shift_first(const wim_session *s, int seg)
+{
+    const wim_doc *d = &s->doc;
+    int first = d->win_first + 1;
+    while (first < seg &&
+           d->win_pre + d->tok_off[seg + 1] - d->tok_off[first] > (llama_pos)s->window)
+        first++;
+    return first;
+}
+
+/* Reading past the context, shifted: segments before first let go and the
+ * rest moved back after the preamble; the notes of those let go go to the
+ * answer alone. */
+static void shift_window(wim_session *s, int first, int seg)
+{
+    wim_doc *d = &s->doc;
+    wim_cache_shift(s, first);
+    d->win_first = first;
+    d->n_past = wim_doc_cells_through(d, seg - 1);
+}
+
+/* Segment seg would pass the window: the margins in flight are judged, the
+ * notes of the segments let go kept within their budget, and the window
+ * moves on, shifted where the option and the memory allow, else restarted. */
 static int next_window(wim_session *s, int seg)
 {
     wim_doc *d = &s->doc;
+    bool shift = s->o.window_shift && wim_cache_can_shift(s);
+    int first = shift ? shift_first(s, seg) : seg;
     int rc = drain(s);
     wim_tokens carried = {0};
-    if (rc == 0 && s->stop == WIM_CONTINUE) rc = wim_window_carry(s, seg, &carried);
-    if (rc != 0 || s->stop != WIM_CONTINUE) {
-        wim_tokens_free(&carried);
-        return rc;
+    if (rc == 0 && s->stop == WIM_CONTINUE) rc = wim_window_carry(s, first, &carried);
+    if (rc == 0 && s->stop == WIM_CONTINUE) {
+        if (shift)
+            shift_window(s, first, seg);
+        else
+            rc = restart_window(s, seg, &carried);
     }
-    if (!wim_cache_window(s, seg)) rc = read_preamble(s);
-    if (rc == 0) rc = wim_decode(s, s->ctx, carried.v, carried.n, WIM_SEQ_DOC, d->pre.n, false, -1);
-    if (rc == 0) {
-        d->win_first = d->n_read = seg;
-        d->n_past = d->win_pre = d->pre.n + carried.n;
-        s->st.n_segments_let_go = seg;
-        wim_emit(s, (wim_event){.type = WIM_EVENT_WINDOW, .segment = seg, .n_tokens = carried.n});
+    if (rc == 0 && s->stop == WIM_CONTINUE) {
+        s->st.n_segments_let_go = d->win_first;
+        wim_emit(s, (wim_event){.type = WIM_EVENT_WINDOW,
+                                .segment = d->win_first,
+                                .n_tokens = shift ? 0 : carried.n});
     }
     wim_tokens_free(&carried);
     return rc;

@@ -278,6 +278,14 @@ void wim_checkpoints_free(wim_checkpoint *cp, int n);
  * seg, the checkpoints of the segments before it let go; false when the
  * memory cannot be cut back (the caller reads the preamble afresh). */
 bool wim_cache_window(wim_session *s, int seg);
+/* The memory can let go of cells in the middle of sequence 0 and move the
+ * later ones back (llama.cpp's K-shift): plain attention, not offloaded to a
+ * backend without it. */
+bool wim_cache_can_shift(wim_session *s);
+/* Sequence 0 lets go of segments win_first..first-1 and the segments after
+ * them move back in their place (positions stay within the window); their
+ * checkpoints go. The margins in flight must be drained first. */
+void wim_cache_shift(wim_session *s, int first);
 
 /* --- lookup.c --- */
 /* Up to max tokens that followed the last occurrence of hist's final n-gram in

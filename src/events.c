@@ -48,6 +48,7 @@ static void add_settings(cJSON *j, const wim_options *o)
     else
         cJSON_AddNumberToObject(j, "window", o->window);
     cJSON_AddNumberToObject(j, "carry_tokens", o->carry_tokens);
+    cJSON_AddBoolToObject(j, "window_shift", o->window_shift);
 }
 
 /* "name": the first string, and "names": all of them. */

@@ -177,8 +177,9 @@ static int on_windowed(const wim_event *ev, void *user)
 
 /* The document read in a window of one or two segments, every margin kept
  * and carried: every memory goes back to its preamble (cut, or read afresh)
- * and reads on, sequence 0 never past the window, every margin written. */
-static void read_in_a_window(wim_classify classify, wim_schedule schedule)
+ * or, shifted where it can be, lets its oldest segments go, and reads on,
+ * sequence 0 never past the window, every margin written. */
+static void read_in_a_window(wim_classify classify, wim_schedule schedule, bool shift)
 {
     wim_options o;
     options(&o);
@@ -191,6 +192,7 @@ static void read_in_a_window(wim_classify classify, wim_schedule schedule)
     o.assume_relevant = true;
     o.classify = classify;
     o.schedule = schedule;
+    o.window_shift = shift;
     wim_session_free(w.s);
     results_free(&w.r);
     w.s = session(&o);
@@ -206,8 +208,9 @@ static void read_in_a_window(wim_classify classify, wim_schedule schedule)
 static void test_reading_in_a_window(void **state)
 {
     (void)state;
-    read_in_a_window(WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_SEQUENTIAL);
-    read_in_a_window(WIM_CLASSIFY_ONE_PASS, WIM_SCHEDULE_OVERLAP);
+    read_in_a_window(WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_SEQUENTIAL, false);
+    read_in_a_window(WIM_CLASSIFY_ONE_PASS, WIM_SCHEDULE_OVERLAP, false);
+    read_in_a_window(WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_SEQUENTIAL, true);
 }
 
 /* ============================================================================

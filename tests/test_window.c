@@ -59,23 +59,30 @@ typedef struct seen {
     float p_yes[2][MAX_SEGS];
     int used[2][MAX_SEGS], n_used[2];
     int carried_tokens_most;
+    int seg_tokens[MAX_SEGS];
+    int pending[2 * MAX_SEGS][2], n_pending; /* let go before the window event: q, segment */
 } seen;
 
-/* The let-go note must be the weakest of the notes still carried: kept, not
- * let go, of a segment before the window that is about to start (the earliest
- * of equals). The window starts at the first segment not yet read. */
-static void check_weakest(const seen *r, const wim_event *ev)
+/* A let-go note must be the weakest of the notes still carried: kept, not let
+ * go, of a segment before the window that starts next (the earliest of
+ * equals). Checked, in order, when that window's event says where it starts. */
+static void check_weakest(seen *r, int window_first)
 {
-    int next = r->s->doc.n_read;
-    for (int q = 0; q < r->s->n_queries; q++)
-        for (int i = 0; i < next; i++) {
-            if (!r->kept[q][i] || r->let_go[q][i]) continue;
-            bool before = i < ev->segment || (i == ev->segment && q < ev->question);
-            if (r->p_yes[q][i] < r->p_yes[ev->question][ev->segment] ||
-                (before && r->p_yes[q][i] == r->p_yes[ev->question][ev->segment]))
-                fail_msg("let go q%d s%d (p %.4f) while q%d s%d (p %.4f) was weaker", ev->question,
-                         ev->segment, r->p_yes[ev->question][ev->segment], q, i, r->p_yes[q][i]);
-        }
+    for (int k = 0; k < r->n_pending; k++) {
+        int gq = r->pending[k][0], gi = r->pending[k][1];
+        assert_true(gi < window_first);
+        for (int q = 0; q < r->s->n_queries; q++)
+            for (int i = 0; i < window_first; i++) {
+                if (!r->kept[q][i] || r->let_go[q][i]) continue;
+                bool before = i < gi || (i == gi && q < gq);
+                if (r->p_yes[q][i] < r->p_yes[gq][gi] ||
+                    (before && r->p_yes[q][i] == r->p_yes[gq][gi]))
+                    fail_msg("let go q%d s%d (p %.4f) while q%d s%d (p %.4f) was weaker", gq, gi,
+                             r->p_yes[gq][gi], q, i, r->p_yes[q][i]);
+            }
+        r->let_go[gq][gi] = true;
+    }
+    r->n_pending = 0;
 }
 
 static int on_event(const wim_event *ev, void *user)
@@ -84,6 +91,7 @@ static int on_event(const wim_event *ev, void *user)
     r->n_segments = ev->n_segments;
     assert_true(ev->n_segments <= MAX_SEGS);
     if (ev->type == WIM_EVENT_SEGMENT) {
+        r->seg_tokens[ev->segment] = ev->n_tokens;
         /* the cache itself: sequence 0 never holds more than the window */
         llama_pos most = llama_memory_seq_pos_max(llama_get_memory(r->s->ctx), WIM_SEQ_DOC) + 1;
         if (most > r->most_cells) r->most_cells = most;
@@ -96,10 +104,11 @@ static int on_event(const wim_event *ev, void *user)
     if (ev->type == WIM_EVENT_LET_GO) {
         assert_true(r->kept[ev->question][ev->segment]);
         assert_false(r->let_go[ev->question][ev->segment]);
-        check_weakest(r, ev);
-        r->let_go[ev->question][ev->segment] = true;
+        r->pending[r->n_pending][0] = ev->question;
+        r->pending[r->n_pending++][1] = ev->segment;
     }
     if (ev->type == WIM_EVENT_WINDOW) {
+        check_weakest(r, ev->segment);
         r->window_from[r->n_windows++] = ev->segment;
         if (ev->n_tokens > r->carried_tokens_most) r->carried_tokens_most = ev->n_tokens;
     }
@@ -131,33 +140,59 @@ static void read_doc(wim_model *m, const wim_options *o, const char *doc, int n_
  * ========================================================================= */
 
 /* A document 20 times the context: read to the end, every segment's margin
- * written, sequence 0 never past the window, every window but the first
- * starting where the last one's segments ended. Every margin is kept, and
- * this model's are alike: each text goes into the answer once, or the notes
- * of 300 segments would pass the room sized for them. */
-static void test_a_document_twenty_times_the_context(void **state)
+ * written, sequence 0 never past the window, every window starting after the
+ * last one. Every margin is kept, and this model's are alike: each text goes
+ * into the answer once, or the notes of 300 segments would pass the room
+ * sized for them. Restarted, each window starts where the last one's segments
+ * ended; shifted, nothing is carried in the cache. */
+static void read_twenty_times_the_context(bool shift, seen *r)
 {
-    (void)state;
     char *doc = made_document(20 * CTX);
     wim_options o;
     options(&o);
     o.assume_relevant = true;
     o.segment_tokens = 64;
-    seen r;
-    read_doc(qwen, &o, doc, 1, &r);
-    int tokens = r.s->doc.tok.n;
+    o.window_shift = shift;
+    read_doc(qwen, &o, doc, 1, r);
+    int tokens = r->s->doc.tok.n;
     assert_true(tokens >= 20 * CTX);
-    assert_int_equal(r.n_margins, r.n_segments);
-    assert_true(r.done_window > 0 && r.done_window < CTX);
-    assert_int_equal(r.done_window, r.s->window);
-    assert_true(r.most_cells <= r.done_window);
-    assert_true(r.n_windows >= tokens / CTX);
-    for (int k = 1; k < r.n_windows; k++)
-        assert_true(r.window_from[k] > r.window_from[k - 1]);
-    assert_int_equal(r.done_let_go, r.window_from[r.n_windows - 1]);
-    assert_true(r.s->st.n_ctx <= CTX);
-    wim_session_free(r.s);
+    assert_int_equal(r->n_margins, r->n_segments);
+    assert_true(r->done_window > 0 && r->done_window < CTX);
+    assert_int_equal(r->done_window, r->s->window);
+    assert_true(r->most_cells <= r->done_window);
+    assert_true(r->n_windows >= tokens / CTX);
+    for (int k = 1; k < r->n_windows; k++)
+        assert_true(r->window_from[k] > r->window_from[k - 1]);
+    assert_int_equal(r->done_let_go, r->window_from[r->n_windows - 1]);
+    assert_true(r->s->st.n_ctx <= CTX);
+    assert_true(shift ? r->carried_tokens_most == 0 : r->carried_tokens_most > 0);
     free(doc);
+}
+
+static void test_a_document_twenty_times_the_context(void **state)
+{
+    (void)state;
+    seen r;
+    read_twenty_times_the_context(false, &r);
+    wim_session_free(r.s);
+}
+
+/* Shifted and restarted, the same segments are read, each whole and once,
+ * with a margin each; shifted, more of the latest stay in view, so its
+ * windows move on by fewer segments at a time. */
+static void test_shift_and_restart_read_the_same(void **state)
+{
+    (void)state;
+    static seen restarted, shifted;
+    read_twenty_times_the_context(false, &restarted);
+    read_twenty_times_the_context(true, &shifted);
+    assert_int_equal(shifted.n_segments, restarted.n_segments);
+    for (int i = 0; i < restarted.n_segments; i++)
+        assert_int_equal(shifted.seg_tokens[i], restarted.seg_tokens[i]);
+    assert_int_equal(shifted.n_margins, restarted.n_margins);
+    assert_true(shifted.n_windows > restarted.n_windows);
+    wim_session_free(restarted.s);
+    wim_session_free(shifted.s);
 }
 
 /* A document that fits is read whole, unless a window is asked for. */
@@ -228,12 +263,12 @@ static void test_a_document_read_past_the_context_is_not_stored(void **state)
  * budget: each let go is the weakest carried (checked as it happens), the
  * notes never pass the budget, and each answer is fed by exactly the kept
  * margins not let go, in document order. */
-static void test_the_weakest_notes_are_let_go(void **state)
+static void weakest_let_go(bool shift)
 {
-    (void)state;
     char *doc = made_document(4 * CTX);
     wim_options o;
     options(&o);
+    o.window_shift = shift;
     o.carry_tokens = 64;
     o.schedule = WIM_SCHEDULE_OVERLAP;
     o.fixed_length = true; /* every margin has text, so every YES is carried */
@@ -243,7 +278,8 @@ static void test_the_weakest_notes_are_let_go(void **state)
     unsetenv("WIM_TEST_VERDICTS");
     assert_true(r.n_windows >= 2);
     assert_true(r.margins_let_go > 0);
-    assert_true(r.carried_tokens_most > 0 && r.carried_tokens_most <= 64);
+    assert_true(shift ? r.carried_tokens_most == 0
+                      : r.carried_tokens_most > 0 && r.carried_tokens_most <= 64);
     for (int q = 0; q < 2; q++) {
         int n = 0;
         for (int i = 0; i < r.n_segments; i++)
@@ -255,6 +291,18 @@ static void test_the_weakest_notes_are_let_go(void **state)
     }
     wim_session_free(r.s);
     free(doc);
+}
+
+static void test_the_weakest_notes_are_let_go(void **state)
+{
+    (void)state;
+    weakest_let_go(false);
+}
+
+static void test_the_weakest_notes_are_let_go_when_shifted(void **state)
+{
+    (void)state;
+    weakest_let_go(true);
 }
 
 static int setup(void **state)
@@ -279,10 +327,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_document_twenty_times_the_context),
+        cmocka_unit_test(test_shift_and_restart_read_the_same),
         cmocka_unit_test(test_a_window_only_past_the_context_unless_asked),
         cmocka_unit_test(test_past_the_context_refused_when_off),
         cmocka_unit_test(test_a_document_read_past_the_context_is_not_stored),
         cmocka_unit_test(test_the_weakest_notes_are_let_go),
+        cmocka_unit_test(test_the_weakest_notes_are_let_go_when_shifted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -36,6 +36,7 @@ static const char *const request_options[] = {"classify",
                                               "think",
                                               "window",
                                               "carry_tokens",
+                                              "window_shift",
                                               NULL};
 
 static bool may_set(const char *key)
