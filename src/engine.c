@@ -21,7 +21,7 @@
 #include <xxhash.h>
 
 /* Extra cells beyond the counted prompt sizes: margins are re-tokenized text. */
-enum { SLACK_TOKENS = 64, CTX_ROUND = 256 };
+enum { SLACK_TOKENS = 64 };
 
 /* ============================================================================
  * Prompts
@@ -212,11 +212,6 @@ static int read_segment(wim_session *s, int i)
 /* ============================================================================
  * Sizing the contexts
  * ========================================================================= */
-
-long long wim_round_up(long long n)
-{
-    return (n + CTX_ROUND - 1) / CTX_ROUND * CTX_ROUND;
-}
 
 /* The largest over the questions of a prompt's tokens with its slot left empty. */
 static int prompt_size(wim_session *s, wim_template_id id, const char *slot)

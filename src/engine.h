@@ -207,15 +207,17 @@ double wim_memory_free(void);
 struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ctx_role role,
                                       int n_ctx, int n_batch, int n_seq);
 void wim_outputs_free(wim_outputs *out);
+/* n rounded up to a whole number of 256-cell blocks: how contexts are sized
+ * (64-bit, so a need past any context is rounded, then refused, not wrapped). */
+long long wim_round_up(long long n);
+/* Which of the pool's contexts ctx is. */
+int wim_pooled(const wim_session *s, const struct llama_context *ctx);
 
 /* --- engine.c --- */
 /* t += template id filled with vals, optionally closed by the generation
  * header. 0, or -1 (s->err). */
 int wim_add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_value *vals,
                    size_t n_vals, bool close_turn);
-/* n rounded up to a whole number of 256-cell blocks: how contexts are sized
- * (64-bit, so a need past any context is rounded, then refused, not wrapped). */
-long long wim_round_up(long long n);
 /* "- note" lines of the kept notes of segments 0..n_seg-1 of questions
  * q0..q1-1, in document order (a segment's questions in order); with once,
  * each text once (a reading's margins often repeat the latest fact so far).
@@ -238,8 +240,6 @@ int wim_window_carry(wim_session *s, int seg, wim_tokens *out);
 
 /* --- pool.c --- */
 enum { WIM_POOL_MAIN = 0, WIM_POOL_CLS = 1 };
-/* Which of the pool's contexts ctx is (session.c). */
-int wim_pooled(const wim_session *s, const struct llama_context *ctx);
 /* Where a pooled session would call llama_decode: decodes s->batch in context
  * which of the pool together with the other sessions' waiting micro-batches,
  * its logits copied to s->out[which]. llama_decode's result. */

@@ -233,6 +233,12 @@ static bool kv_too_big(const wim_model *m, const struct llama_context_params *p)
     return true;
 }
 
+long long wim_round_up(long long n)
+{
+    enum { CTX_ROUND = 256 };
+    return (n + CTX_ROUND - 1) / CTX_ROUND * CTX_ROUND;
+}
+
 /* n_batch tokens a decode, in micro-batches of o->n_batch (more only for a pool's merged steps). */
 struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ctx_role role,
                                       int n_ctx, int n_batch, int n_seq)
