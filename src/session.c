@@ -98,7 +98,7 @@ void wim_doc_free(wim_doc *d)
 void wim_session_free(wim_session *s)
 {
     if (!s) return;
-    wim_jobs_free(s);
+    /* no job outlives the run that started it (engine.c's conduct ends them) */
     if (s->pool) {
         wim_pool_leave(s);
     } else {
