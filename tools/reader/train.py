@@ -37,6 +37,7 @@ GROW = 1500  # steps after SINGLE over which documents grow to the context
 WARM = 2700  # steps of recall alone, several facts a person after SINGLE
 BLEND = 1600  # steps over which wim's tasks come in after it
 RECALL = 0.3  # the share of recall samples at the end
+MADE = 7400  # the step from which made places of two words come in (run r10 measured why)
 
 
 # ============================================================================
@@ -242,7 +243,7 @@ def doc_length(rng, ctx, step):
     return int(min(n, cap))
 
 
-def batch(tk, rng, ctx, budget, step):
+def batch(tk, rng, ctx, budget, step, steps):
     """Token ids and the targets: the replies' tokens alone (a language-modelling
     loss on the rest, weighted 0.25, kept the copy from being learned at all in
     300 steps: the model learned the filler's statistics instead)."""
@@ -252,6 +253,7 @@ def batch(tk, rng, ctx, budget, step):
     n = doc_length(rng, ctx, step)
     tk.recall = 1.0 if step < WARM else RECALL + (1.0 - RECALL) * (1.0 - new)
     tk.single = step < SINGLE  # one fact a person until the model can look one up
+    tk.phase(2 if step >= steps else 1 if step >= MADE else 0)
     rows = [tk.draw(n) for _ in range(max(1, budget // (n + 150)))]
     t = max(len(r[0]) for r in rows)
     ids = torch.zeros(len(rows), t, dtype=torch.long)
@@ -265,7 +267,9 @@ def batch(tk, rng, ctx, budget, step):
 def lr_at(step, steps, peak):
     """A short warm-up (the laid-out heads are lost to the first full steps
     otherwise), the full rate through the first phase, then a cosine down to
-    a tenth."""
+    a tenth, where the tail stays."""
+    if step >= steps:
+        return peak * 0.1
     if step < WARM:
         return peak * min(1.0, (step + 1) / 60)
     p = (step - WARM) / max(1, steps - WARM)
@@ -298,8 +302,9 @@ def cmd_train(args):
     if start == 0:
         w.writerow(["step", "seconds", "tokens", "loss", "reply_acc", "kind"])
     t0, seen = time.time(), 0
-    for step in range(start, min(args.steps, args.stop_at or args.steps)):
-        ids, tgt, kinds = batch(tk, rng, CONFIG["ctx"], args.batch_tokens, step)
+    end = args.steps + args.tail
+    for step in range(start, min(end, args.stop_at or end)):
+        ids, tgt, kinds = batch(tk, rng, CONFIG["ctx"], args.batch_tokens, step, args.steps)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr)
         logits = model(ids)
@@ -319,7 +324,7 @@ def cmd_train(args):
             log.flush()
             print(f"step {step} loss {loss.item():.3f} acc {acc:.2f} tok/s "
                   f"{seen / (time.time() - t0):.0f}", flush=True)
-        if (step + 1) % args.save_every == 0 or step + 1 in (args.steps, args.stop_at):
+        if (step + 1) % args.save_every == 0 or step + 1 in (end, args.stop_at):
             torch.save({"config": CONFIG, "model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
                         "rng": rng.getstate(), "task_rng": tk.rng.getstate()}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
@@ -485,6 +490,8 @@ def main():
     ap.add_argument("--batch-tokens", type=int, default=3072)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--tail", type=int, default=0,
+                    help="steps after --steps at a tenth of the rate, with places and names of any shape")
     ap.add_argument("--stop-at", type=int, default=0, help="stop after this step (schedule of --steps)")
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--layers", type=int, default=CONFIG["layers"], help="a new model's depth")

@@ -1,0 +1,277 @@
+/*
+ * test_reader.c - wim read by a model that reads: the reader trained for wim's
+ * prompts (tools/reader/, docs/reader.md), whose logits are decisive, so that
+ * what it writes can be checked as text.
+ *
+ * A short story of filler with facts about two people in its later segments,
+ * none of whose names or sentences the reader was trained on, nor its places
+ * but "lighthouse" (a word of the filler, so a place of the training's tail).
+ * For each question the segments before its person's first fact get margins
+ * that are dropped; from that segment on the margins quote the latest fact so
+ * far and are kept; the answer is the place of the last. So in every schedule
+ * and verdict pass, for two questions at once, from a stored document, and
+ * through the server's /v1/wim and /v1/chat/completions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "http.h"
+#include "strbuf.h"
+#include "wim.h"
+
+#define READER WIM_SOURCE_DIR "/tools/reader/reader.gguf"
+
+static wim_model *model;
+
+/* What the story says, and where. */
+static const char story[] =
+    "The bridge over the river was built of grey stone. Its three arches had stood for two "
+    "hundred years. Carts crossed it every morning on the way to the market. The toll keeper "
+    "counted them in a worn book. In winter the river rose and the arches filled with water. "
+    "The children of the town liked to throw sticks from the middle arch. Nobody could say who "
+    "had laid the first stone. Mara went to the lighthouse. A painter came each spring to draw "
+    "the bridge from the bank. His pictures hung in the inn beside the fire. The inn keeper "
+    "said they were worth more than the inn. Tobin walked to the boathouse. Fishermen mended "
+    "their nets under the arches when it rained. The smell of tar hung over the water all "
+    "summer. Mara travelled to the orchard. The bells of the chapel rang at noon and at dusk. "
+    "By evening the carts had gone home and the bridge was quiet again.";
+static const char *const questions[] = {"Where is Mara?", "Where is Tobin?"};
+static const char *const facts[2][2] = {
+    {"Mara went to the lighthouse.", "Mara travelled to the orchard."},
+    {"Tobin walked to the boathouse.", NULL}};
+static const char *const places[] = {"orchard", "boathouse"};
+
+enum { MAX_Q = 2, MAX_SEG = 32 };
+
+typedef struct reading {
+    wim_strbuf margin[MAX_Q][MAX_SEG];
+    bool relevant[MAX_Q][MAX_SEG];
+    wim_strbuf answer[MAX_Q];
+    int n_segments;
+} reading;
+
+static int collect(const wim_event *ev, void *user)
+{
+    reading *r = user;
+    r->n_segments = ev->n_segments;
+    if (ev->type == WIM_EVENT_MARGIN)
+        wim_strbuf_puts(&r->margin[ev->question][ev->segment], ev->text);
+    if (ev->type == WIM_EVENT_VERDICT) r->relevant[ev->question][ev->segment] = ev->relevant;
+    if (ev->type == WIM_EVENT_ANSWER) wim_strbuf_puts(&r->answer[ev->question], ev->text);
+    return WIM_CONTINUE;
+}
+
+static void reading_free(reading *r)
+{
+    for (int q = 0; q < MAX_Q; q++) {
+        for (int i = 0; i < MAX_SEG; i++)
+            wim_strbuf_free(&r->margin[q][i]);
+        wim_strbuf_free(&r->answer[q]);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+static void options(wim_options *o)
+{
+    wim_options_default(o);
+    o->n_threads = 1;
+    o->segment_tokens = 64;
+    o->max_margin_tokens = 24;
+    o->max_answer_tokens = 8;
+}
+
+static void read_story(const wim_options *o, int n_q, reading *r, const char *save_to)
+{
+    char err[512];
+    wim_session *s = wim_session_new(model, o, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    memset(r, 0, sizeof *r);
+    if (wim_session_run_many(s, story, strlen(story), questions, n_q, collect, r) != 0)
+        fail_msg("%s", wim_session_error(s));
+    if (save_to && wim_session_save_doc(s, save_to) != 0)
+        fail_msg("save: %s", wim_session_error(s));
+    wim_session_free(s);
+}
+
+/* Question q's margins: dropped, quoting no fact, until its person's first
+ * fact; then each the latest fact so far, quoted, and kept; the last one the
+ * last fact. */
+static void expect_margins(const reading *r, int q)
+{
+    int first = -1;
+    for (int i = 0; i < r->n_segments; i++) {
+        const char *m = wim_strbuf_str(&r->margin[q][i]);
+        bool quotes = strstr(m, facts[q][0]) || (facts[q][1] && strstr(m, facts[q][1]));
+        if (first < 0 && r->relevant[q][i]) first = i;
+        if (first < 0 && quotes) fail_msg("q%d segment %d, before any fact, wrote '%s'", q, i, m);
+        if (first >= 0 && (!quotes || !r->relevant[q][i]))
+            fail_msg("q%d segment %d: '%s' (%s)", q, i, m, r->relevant[q][i] ? "kept" : "dropped");
+    }
+    assert_true(first > 0);
+    const char *last = facts[q][1] ? facts[q][1] : facts[q][0];
+    assert_non_null(strstr(wim_strbuf_str(&r->margin[q][r->n_segments - 1]), last));
+}
+
+static void expect_answers(const reading *r, int n_q)
+{
+    for (int q = 0; q < n_q; q++)
+        if (!strstr(wim_strbuf_str(&r->answer[q]), places[q]))
+            fail_msg("q%d answered '%s', not %s", q, wim_strbuf_str(&r->answer[q]), places[q]);
+}
+
+static void expect_read_right(wim_classify classify, wim_schedule schedule, int n_q)
+{
+    wim_options o;
+    options(&o);
+    o.classify = classify;
+    o.schedule = schedule;
+    reading r;
+    read_story(&o, n_q, &r, NULL);
+    assert_true(r.n_segments >= 4);
+    for (int q = 0; q < n_q; q++)
+        expect_margins(&r, q);
+    expect_answers(&r, n_q);
+    reading_free(&r);
+}
+
+static void test_two_pass_sequential(void **state)
+{
+    (void)state;
+    expect_read_right(WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_SEQUENTIAL, 1);
+}
+
+static void test_one_pass_overlapped(void **state)
+{
+    (void)state;
+    expect_read_right(WIM_CLASSIFY_ONE_PASS, WIM_SCHEDULE_OVERLAP, 1);
+}
+
+static void test_two_questions_at_once(void **state)
+{
+    (void)state;
+    expect_read_right(WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_OVERLAP, 2);
+}
+
+/* The reader's logits are decisive, so a stored document must write exactly
+ * what a fresh reading writes (test_models compares random models' logits). */
+static void test_a_stored_document_writes_the_same(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/wim-reader-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    wim_options o;
+    options(&o);
+    reading fresh, loaded = {0};
+    read_story(&o, 2, &fresh, path);
+    char err[512];
+    wim_session *s = wim_session_new(model, &o, err, sizeof err);
+    if (!s || wim_session_load_doc(s, path) != 0 ||
+        wim_session_ask(s, questions, 2, collect, &loaded) != 0)
+        fail_msg("%s", s ? wim_session_error(s) : err);
+    wim_session_free(s);
+    unlink(path);
+    assert_int_equal(loaded.n_segments, fresh.n_segments);
+    for (int q = 0; q < 2; q++) {
+        for (int i = 0; i < fresh.n_segments; i++) {
+            assert_string_equal(wim_strbuf_str(&loaded.margin[q][i]),
+                                wim_strbuf_str(&fresh.margin[q][i]));
+            assert_int_equal(loaded.relevant[q][i], fresh.relevant[q][i]);
+        }
+        assert_string_equal(wim_strbuf_str(&loaded.answer[q]), wim_strbuf_str(&fresh.answer[q]));
+    }
+    expect_answers(&loaded, 2);
+    reading_free(&fresh);
+    reading_free(&loaded);
+}
+
+/* ============================================================================
+ * Through the server
+ * ========================================================================= */
+
+static int port;
+
+/* The story and question q as a JSON string field's text. */
+static char *request_body(const char *fmt, int q)
+{
+    cJSON *doc = cJSON_CreateString(story), *query = cJSON_CreateString(questions[q]);
+    char *d = cJSON_PrintUnformatted(doc), *qq = cJSON_PrintUnformatted(query);
+    size_t n = strlen(fmt) + strlen(d) + strlen(qq) + 1;
+    char *body = malloc(n);
+    snprintf(body, n, fmt, d, qq);
+    free(d), free(qq);
+    cJSON_Delete(doc), cJSON_Delete(query);
+    return body;
+}
+
+static void test_the_server_answers(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--min-document-tokens", "100", NULL};
+    pid_t pid = start_server(WIM_BIN_DIR "/wim-server", READER, &port, extra);
+    assert_true(pid > 0);
+
+    char *body = request_body("{\"document\": %s, \"query\": %s, \"options\": "
+                              "{\"segment_tokens\": 64, \"max_margin_tokens\": 24}}",
+                              0);
+    sse s = {.fd = http_send(port, "POST", "/v1/wim", NULL, body)};
+    free(body);
+    cJSON *done = sse_until(&s, "done");
+    assert_non_null(done);
+    const char *answer = cJSON_GetStringValue(cJSON_GetObjectItem(done, "answer"));
+    if (!answer || !strstr(answer, places[0])) fail_msg("/v1/wim answered '%s'", answer);
+    cJSON_Delete(done);
+    close(s.fd);
+
+    body =
+        request_body("{\"model\": \"reader\", \"messages\": [{\"role\": \"system\", \"content\": "
+                     "%s}, {\"role\": \"user\", \"content\": %s}], \"wim\": {\"options\": "
+                     "{\"segment_tokens\": 64, \"max_margin_tokens\": 24}}}",
+                     1);
+    http_answer a = http(port, "POST", "/v1/chat/completions", NULL, body);
+    free(body);
+    assert_int_equal(a.status, 200);
+    cJSON *j = cJSON_Parse(a.body);
+    const cJSON *msg =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message");
+    const char *content = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "content"));
+    const char *margins = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "reasoning_content"));
+    if (!content || !strstr(content, places[1])) fail_msg("chat answered: %s", a.body);
+    assert_non_null(margins);
+    assert_non_null(strstr(margins, facts[1][0]));
+    cJSON_Delete(j);
+    free(a.body);
+    assert_int_equal(stop_server(pid), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[512];
+    model = wim_model_load(READER, NULL, err, sizeof err);
+    if (!model) fprintf(stderr, "%s\n", err);
+    return model ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wim_model_free(model);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_pass_sequential),
+        cmocka_unit_test(test_one_pass_overlapped),
+        cmocka_unit_test(test_two_questions_at_once),
+        cmocka_unit_test(test_a_stored_document_writes_the_same),
+        cmocka_unit_test(test_the_server_answers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
