@@ -555,8 +555,10 @@ static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt
  * their hashes, so that a note is checked against the earlier ones at once,
  * not against each of them (a long reading keeps thousands). */
 typedef struct listed {
-    uint64_t *hash;        /* [cap], 0 = empty */
-    const wim_note **note; /* [cap] */
+    struct listed_text {
+        uint64_t hash; /* 0 = empty */
+        const wim_note *note;
+    } * at; /* [cap] */
     size_t cap;
 } listed;
 
@@ -565,12 +567,11 @@ static bool list_once(listed *l, const wim_note *n)
 {
     uint64_t h = XXH3_64bits(n->text.s, n->text.len) | 1;
     size_t i = (size_t)h & (l->cap - 1);
-    for (; l->hash[i]; i = (i + 1) & (l->cap - 1))
-        if (l->hash[i] == h && l->note[i]->text.len == n->text.len &&
-            memcmp(l->note[i]->text.s, n->text.s, n->text.len) == 0)
+    for (; l->at[i].hash; i = (i + 1) & (l->cap - 1))
+        if (l->at[i].hash == h && l->at[i].note->text.len == n->text.len &&
+            memcmp(l->at[i].note->text.s, n->text.s, n->text.len) == 0)
             return false;
-    l->hash[i] = h;
-    l->note[i] = n;
+    l->at[i] = (struct listed_text){h, n};
     return true;
 }
 
@@ -579,8 +580,8 @@ int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_str
     size_t cap = 16;
     while (once && cap < 2 * (size_t)(q1 - q0) * (size_t)n_seg)
         cap *= 2;
-    listed l = {calloc(cap, sizeof *l.hash), calloc(cap, sizeof *l.note), cap};
-    int rc = l.hash && l.note ? 0 : -1;
+    listed l = {calloc(cap, sizeof *l.at), cap};
+    int rc = l.at ? 0 : -1;
     if (rc) snprintf(s->err, sizeof s->err, "out of memory listing the notes");
     for (int i = 0; rc == 0 && i < n_seg; i++)
         for (int q = q0; q < q1; q++) {
@@ -590,8 +591,7 @@ int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_str
             wim_strbuf_puts(out, "- ");
             wim_strbuf_append(out, n->text.s, n->text.len);
         }
-    free(l.hash);
-    free(l.note);
+    free(l.at);
     return rc;
 }
 
