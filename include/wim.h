@@ -182,8 +182,9 @@ typedef enum wim_event_type {
     WIM_EVENT_ANSWER_TOKEN, /* one piece of an answer */
     WIM_EVENT_ANSWER,       /* one question's answer is complete */
     WIM_EVENT_DONE,         /* the run finished; stats are final */
-    WIM_EVENT_WINDOW,       /* reading past the context: the window starts afresh at
-                               segment, after n_tokens of carried notes */
+    WIM_EVENT_WINDOW,       /* reading past the context: the window moves on to start
+                               at segment, after n_tokens of carried notes (0 when
+                               shifted: the notes go to the answer alone) */
     WIM_EVENT_LET_GO        /* a kept margin (segment, question, text) is let go: the
                                carried notes were over their budget, and it was the
                                weakest */

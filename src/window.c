@@ -7,9 +7,11 @@
  * far, and the segments read since. When the next segment would pass the
  * window, the margins in flight are finished and judged, sequence 0 goes back
  * to the preamble (engine.c, cache.c), and the kept margins of every segment
- * let go are decoded after it as notes (templates/carried.txt). Nothing is
- * shifted, so this works on every memory (sliding window, recurrent, hybrid),
- * positions stay within the window, memory stays flat and time linear. The
+ * let go are decoded after it as notes (templates/carried.txt). Restarting
+ * shifts nothing, so it works on every memory (sliding window, recurrent,
+ * hybrid); with window_shift, where the memory can shift, the oldest segments
+ * go instead and the notes reach the answer alone. Either way positions stay
+ * within the window, memory stays flat and time linear. The
  * notes have a budget: past it the weakest (the verdict's lowest P(YES)) are
  * let go, and the events say which.
  */
