@@ -10,4 +10,4 @@ if [ -n "${WIM_MODEL:-}" ]; then
   exec build/bin/wim-server -m "$(bash scripts/default-model.sh)" "$@"
 fi
 exec build/bin/wim-server -m "$(bash scripts/default-model.sh reader)" --segment-tokens 256 \
-  --max-margin-tokens 24 --max-answer-tokens 8 "$@"
+  --max-margin-tokens 24 --max-verdict-tokens 16 --max-answer-tokens 8 "$@"
