@@ -575,24 +575,42 @@ static bool list_once(listed *l, const wim_note *n)
     return true;
 }
 
-int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_strbuf *out)
+int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int **at, int *n)
 {
     size_t cap = 16;
     while (once && cap < 2 * (size_t)(q1 - q0) * (size_t)n_seg)
         cap *= 2;
-    listed l = {calloc(cap, sizeof *l.at), cap};
-    int rc = l.at ? 0 : -1;
-    if (rc) snprintf(s->err, sizeof s->err, "out of memory listing the notes");
-    for (int i = 0; rc == 0 && i < n_seg; i++)
+    listed l = {once ? calloc(cap, sizeof *l.at) : NULL, cap};
+    *n = 0;
+    *at = malloc(((size_t)(q1 - q0) * (size_t)n_seg + 1) * sizeof **at);
+    if (!*at || (once && !l.at)) {
+        free(l.at);
+        free(*at);
+        *at = NULL;
+        snprintf(s->err, sizeof s->err, "out of memory listing the notes");
+        return -1;
+    }
+    for (int i = 0; i < n_seg; i++)
         for (int q = q0; q < q1; q++) {
-            const wim_note *n = &s->notes[q * s->doc.n + i];
-            if (!feeds_answer(s, q, i) || (once && !list_once(&l, n))) continue;
-            if (out->len) wim_strbuf_puts(out, "\n");
-            wim_strbuf_puts(out, "- ");
-            wim_strbuf_append(out, n->text.s, n->text.len);
+            int k = q * s->doc.n + i;
+            if (feeds_answer(s, q, i) && (!once || list_once(&l, &s->notes[k]))) (*at)[(*n)++] = k;
         }
     free(l.at);
-    return rc;
+    return 0;
+}
+
+int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_strbuf *out)
+{
+    int *at, n;
+    if (wim_listed_notes(s, q0, q1, n_seg, once, &at, &n) != 0) return -1;
+    for (int i = 0; i < n; i++) {
+        const wim_strbuf *t = &s->notes[at[i]].text;
+        if (out->len) wim_strbuf_puts(out, "\n");
+        wim_strbuf_puts(out, "- ");
+        wim_strbuf_append(out, t->s, t->len);
+    }
+    free(at);
+    return 0;
 }
 
 /* The notes of question q's answer: its kept margins, in document order;

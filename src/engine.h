@@ -218,10 +218,12 @@ int wim_pooled(const wim_session *s, const struct llama_context *ctx);
  * header. 0, or -1 (s->err). */
 int wim_add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_value *vals,
                    size_t n_vals, bool close_turn);
-/* "- note" lines of the kept notes of segments 0..n_seg-1 of questions
- * q0..q1-1, in document order (a segment's questions in order); with once,
- * each text once (a reading's margins often repeat the latest fact so far).
- * 0, or -1 (memory). */
+/* The kept notes of segments 0..n_seg-1 of questions q0..q1-1, in document
+ * order (a segment's questions in order); with once, each text's first copy
+ * only (a reading's margins often repeat the latest fact so far): *at gets
+ * their indices in s->notes, [*n] (malloc'd). 0, or -1 (memory, s->err). */
+int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int **at, int *n);
+/* The same notes as "- note" lines. 0, or -1 (memory). */
 int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_strbuf *out);
 
 /* --- window.c --- */

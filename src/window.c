@@ -18,6 +18,7 @@
 #include "engine.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ============================================================================
@@ -88,26 +89,36 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
  * The notes carried on
  * ========================================================================= */
 
-/* Lets the weakest kept note of segments 0..seg-1 go (the earliest of equals). */
-static void let_go_weakest(wim_session *s, int seg)
+static bool same_text(const wim_note *a, const wim_note *b)
 {
-    wim_note *weakest = NULL;
-    int at = 0;
-    for (int i = 0; i < seg * s->n_queries; i++) {
-        int q = i % s->n_queries, k = q * s->doc.n + i / s->n_queries;
-        wim_note *n = &s->notes[k];
-        if (wim_note_kept(n) && (!weakest || n->p_yes < weakest->p_yes)) {
-            weakest = n;
-            at = k;
+    return a->text.len == b->text.len && memcmp(a->text.s, b->text.s, a->text.len) == 0;
+}
+
+/* Lets go the weakest carried note of segments 0..seg-1 (the earliest of
+ * equals) and, with it, every kept copy of its text there: a carried text is
+ * one note, so no later copy takes its place. 0, or -1 (memory). */
+static int let_go_weakest(wim_session *s, int seg)
+{
+    int *at, n;
+    if (wim_listed_notes(s, 0, s->n_queries, seg, true, &at, &n) != 0) return -1;
+    int weakest = -1;
+    for (int i = 0; i < n; i++)
+        if (weakest < 0 || s->notes[at[i]].p_yes < s->notes[weakest].p_yes) weakest = at[i];
+    free(at);
+    if (weakest < 0) return 0;
+    const wim_note *w = &s->notes[weakest];
+    for (int i = weakest % s->doc.n; i < seg; i++)
+        for (int q = 0; q < s->n_queries; q++) {
+            wim_note *c = &s->notes[q * s->doc.n + i];
+            if (!wim_note_kept(c) || !same_text(c, w)) continue;
+            c->let_go = true;
+            s->st.n_margins_let_go++;
+            wim_emit(s, (wim_event){.type = WIM_EVENT_LET_GO,
+                                    .segment = i,
+                                    .question = q,
+                                    .text = wim_strbuf_str(&c->text)});
         }
-    }
-    if (!weakest) return;
-    weakest->let_go = true;
-    s->st.n_margins_let_go++;
-    wim_emit(s, (wim_event){.type = WIM_EVENT_LET_GO,
-                            .segment = at % s->doc.n,
-                            .question = at / s->doc.n,
-                            .text = wim_strbuf_str(&weakest->text)});
+    return 0;
 }
 
 int wim_window_carry(wim_session *s, int seg, wim_tokens *out)
@@ -120,6 +131,6 @@ int wim_window_carry(wim_session *s, int seg, wim_tokens *out)
         if (rc == 0 && notes.len) rc = wim_add_prompt(s, out, WIM_TPL_CARRIED, &v, 1, false);
         wim_strbuf_free(&notes);
         if (rc != 0 || out->n <= s->carry_budget) return rc;
-        let_go_weakest(s, seg);
+        if (let_go_weakest(s, seg) != 0) return -1;
     }
 }
