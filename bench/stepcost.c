@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     for (int s = 1; s <= JOBS; s++)
         llama_memory_seq_cp(llama_get_memory(ctx), 0, s, -1, -1);
     struct llama_context_params p = llama_context_default_params();
-    wim_memory_params(m, &o, WIM_CTX_MAIN, &p); /* what auto came to */
+    wim_memory_params(m, &o, WIM_CTX_MAIN, wim_memory_free(), &p); /* what auto came to */
     printf("depth %d, %d threads, flash attention %s, K %s, V %s: median ms of one decode\n", depth,
            o.n_threads, p.flash_attn_type == LLAMA_FLASH_ATTN_TYPE_DISABLED ? "off" : "on",
            ggml_type_name(p.type_k), ggml_type_name(p.type_v));

@@ -199,8 +199,9 @@ typedef enum wim_ctx_role {
     WIM_CTX_VERDICTS /* the verdict prompts: short, shallow */
 } wim_ctx_role;
 /* llama.cpp's KV cache types, flash attention and RoPE scaling for a context
- * of role, the options' autos resolved (docs/schedule.md says why). */
-void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role,
+ * of role, the options' autos resolved (docs/schedule.md says why), with
+ * mem_free bytes of memory free (wim_memory_free). */
+void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role, double mem_free,
                        struct llama_context_params *p);
 /* Bytes of memory free to take now (MemAvailable and free swap), 0 if unknown. */
 double wim_memory_free(void);

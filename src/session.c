@@ -166,14 +166,13 @@ double wim_memory_free(void)
  * 32k. Flash attention off is as fast or faster on both CPUs measured
  * (docs/schedule.md), so it is kept off while those scores fit easily: within a
  * quarter of the memory free (or when that is unknown). */
-static bool scores_fit(const wim_model *m, const struct llama_context_params *p)
+static bool scores_fit(const wim_model *m, const struct llama_context_params *p, double have)
 {
     double scores = (double)p->n_ctx * p->n_ubatch * llama_model_n_head(m->model) * 4;
-    double have = wim_memory_free();
     return have <= 0 || scores <= have / 4;
 }
 
-void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role,
+void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role role, double mem_free,
                        struct llama_context_params *p)
 {
     static const enum ggml_type types[] = {
@@ -195,7 +194,7 @@ void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role ro
        fit. */
     bool v_quantized = ggml_is_quantized(p->type_v);
     if (o->flash_attn == WIM_FLASH_ATTN_AUTO && m->on_cpu && role == WIM_CTX_MAIN && !v_quantized &&
-        scores_fit(m, p))
+        scores_fit(m, p, mem_free))
         p->flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     if (o->cache_type_k == WIM_CACHE_AUTO && m->on_cpu && role == WIM_CTX_MAIN &&
         p->flash_attn_type == LLAMA_FLASH_ATTN_TYPE_DISABLED &&
@@ -211,7 +210,7 @@ void wim_memory_params(const wim_model *m, const wim_options *o, wim_ctx_role ro
  * allocate it page by page and fail (or be killed) many gigabytes later. A
  * lower bound, so only for plain attention on the CPU (a sliding window or a
  * recurrent state holds less; offloaded layers hold it elsewhere). */
-static bool kv_too_big(const wim_model *m, const struct llama_context_params *p)
+static bool kv_too_big(const wim_model *m, const struct llama_context_params *p, double have)
 {
     const struct llama_model *lm = m->model;
     if (!m->on_cpu || llama_model_is_recurrent(lm) || llama_model_is_hybrid(lm) ||
@@ -222,7 +221,6 @@ static bool kv_too_big(const wim_model *m, const struct llama_context_params *p)
                        (double)ggml_type_size(p->type_v) / (double)ggml_blck_size(p->type_v);
     double need =
         (double)p->n_ctx * llama_model_n_layer(lm) * llama_model_n_head_kv(lm) * head * per_value;
-    double have = wim_memory_free();
     if (have <= 0 || need <= have) return false;
     char why[200];
     snprintf(why, sizeof why,
@@ -254,8 +252,9 @@ struct llama_context *wim_context_new(wim_model *m, const wim_options *o, wim_ct
     p.kv_unified = true;
     p.n_threads = p.n_threads_batch = o->n_threads;
     p.no_perf = true;
-    wim_memory_params(m, o, role, &p);
-    return kv_too_big(m, &p) ? NULL : llama_init_from_model(m->model, p);
+    double mem_free = wim_memory_free(); /* read once: both rules see the same figure */
+    wim_memory_params(m, o, role, mem_free, &p);
+    return kv_too_big(m, &p, mem_free) ? NULL : llama_init_from_model(m->model, p);
 }
 
 static bool abort_asked(void *data);

@@ -222,7 +222,7 @@ static struct llama_context_params sized_params(const wim_model *m, const wim_op
 {
     struct llama_context_params p = llama_context_default_params();
     p.n_ctx = n_ctx;
-    wim_memory_params(m, o, role, &p);
+    wim_memory_params(m, o, role, wim_memory_free(), &p);
     return p;
 }
 
