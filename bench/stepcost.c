@@ -19,7 +19,7 @@
  * cache. Contexts are made as the engine makes its main one (wim_context_new).
  */
 #include "args.h"
-#include "engine.h"
+#include "session.h"
 
 #include <llama.h>
 

@@ -18,7 +18,8 @@
  *                    restored into the fork. Cutting recurrent memory back is
  *                    refused; callers then rebuild what they kept.
  */
-#include "engine.h"
+#include "cache.h"
+#include "pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>

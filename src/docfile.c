@@ -10,7 +10,7 @@
  * bits) covers the whole body, so a damaged file is refused before llama.cpp
  * sees it.
  */
-#include "engine.h"
+#include "cache.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -10,7 +10,10 @@
  * saved (docfile.c).
  */
 #include "chat.h"
+#include "cache.h"
 #include "engine.h"
+#include "jobs.h"
+#include "window.h"
 #include "seam.h"
 #include "text.h"
 #include "verdict.h"

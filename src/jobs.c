@@ -10,7 +10,9 @@
  * jobs it finished back to its caller (engine.c), which knows what a margin or
  * an answer means.
  */
-#include "engine.h"
+#include "cache.h"
+#include "jobs.h"
+#include "lookup.h"
 #include "seam.h"
 #include "text.h"
 #include "verdict.h"

@@ -8,7 +8,7 @@
  * drafted token with its logits, and keeps it as far as the model agrees
  * (llama.cpp's lookup decoding, without its n-gram statistics).
  */
-#include "engine.h"
+#include "lookup.h"
 
 #include <string.h>
 

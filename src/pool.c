@@ -11,7 +11,8 @@
  * not thread-safe: cache edits wait for the step in flight, and the decoder
  * lets waiting edits go first.
  */
-#include "engine.h"
+#include "cache.h"
+#include "pool.h"
 
 #include <pthread.h>
 #include <stdio.h>

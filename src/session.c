@@ -2,7 +2,8 @@
  * session.c - a session's life: the two llama contexts, events, and
  * decoding a run of tokens into one sequence.
  */
-#include "engine.h"
+#include "cache.h"
+#include "pool.h"
 #include "seam.h"
 #include "text.h"
 

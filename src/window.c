@@ -16,6 +16,7 @@
  * let go, and the events say which.
  */
 #include "engine.h"
+#include "window.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 
 #include "tiny.h"
 
-#include "engine.h"
+#include "session.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 
 #include "tiny.h"
 
-#include "engine.h"
+#include "session.h"
 
 #include <stdio.h>
 #include <stdlib.h>

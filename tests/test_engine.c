@@ -12,7 +12,7 @@
 #include "tiny.h"
 
 #include "chat.h"
-#include "engine.h"
+#include "session.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine.h"
+#include "lookup.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

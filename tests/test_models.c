@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine.h"
+#include "cache.h"
 #include "results.h"
 
 #include <math.h>

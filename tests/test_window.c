@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine.h"
+#include "session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
