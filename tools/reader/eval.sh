@@ -3,8 +3,8 @@
 # qa1 task (its own filler grammar, names and places, none of them in the
 # reader's training) at 1x, 2x and 4x the segment size, in llm, rag and wim
 # (two-pass), and wim one-pass; then exact-match accuracy with a 95% Wilson
-# interval for each, and the margins' recall and the verdicts' precision
-# (tools/reader/margins.py).
+# interval for each, the margins' recall and the verdicts' precision
+# (tools/reader/margins.py), and what the wrong answers were (errors.py).
 #
 #   tools/reader/eval.sh [--count 200] [--segment-tokens 400] [--out eval-reader]
 set -euo pipefail
@@ -34,20 +34,12 @@ common=(-m "$model" "${data[@]}" --segment-tokens "$seg" --max-margin-tokens 24
 "$bin" "${common[@]}" --modes llm,rag,wim --out "$out/two-pass"
 "$bin" "${common[@]}" --modes wim --classify one-pass --out "$out/one-pass"
 
-# exact matches out of n, and Wilson's 95% interval, from each run's summary.csv
-for run in two-pass one-pass; do
-  /usr/bin/python3 - "$out/$run/summary.csv" "$run" <<'EOF'
-import csv, math, sys
-for r in csv.DictReader(open(sys.argv[1])):
-    n, p = int(r["examples"]), float(r["exact"])
-    z = 1.96
-    c = (p + z * z / (2 * n)) / (1 + z * z / n)
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    mode = r["mode"] + ("" if sys.argv[2] == "two-pass" else " one-pass")
-    print(f"| {r['dataset']} | {mode} | {n} | {p:.3f} | [{c - h:.3f}, {c + h:.3f}] |")
-EOF
-done
+echo "| set | mode | examples | exact | 95% | mean wall s |"
+echo "|---|---|---|---|---|---|"
+/usr/bin/python3 tools/reader/summary.py "$out/two-pass/summary.csv"
+/usr/bin/python3 tools/reader/summary.py "$out/one-pass/summary.csv" one-pass
 
+echo
 echo "| set | examples | margin recall [95%] | kept margins | verdict precision [95%] |"
 echo "|---|---|---|---|---|"
 for k in 1 2 4; do
@@ -55,4 +47,12 @@ for k in 1 2 4; do
     /usr/bin/python3 tools/reader/margins.py "$out/data/qa1-${k}x.jsonl" "$out/$run/results.jsonl" |
       sed "s/^| qa1-${k}x.jsonl/| qa1 ${k}x $run/"
   done
+done
+
+echo
+echo "| set | mode | examples | right | an earlier move | another's place | no place of the story |"
+echo "|---|---|---|---|---|---|---|"
+for k in 1 2 4; do
+  /usr/bin/python3 tools/reader/errors.py "$out/data/qa1-${k}x.jsonl" "$out/two-pass/results.jsonl"
+  /usr/bin/python3 tools/reader/errors.py "$out/data/qa1-${k}x.jsonl" "$out/one-pass/results.jsonl" one-pass
 done
