@@ -4,7 +4,8 @@
 # window (src/window.c); llm at 4x with YaRN, the only way it can read them
 # (llm and rag refuse every length here, even 1x: the document and the
 # prompts pass the context). Exact match with Wilson's 95% interval and the
-# mean wall time of an example, and what the wrong answers were (errors.py).
+# mean wall time of an example, what the wrong answers were (errors.py), and
+# a plot of exact match by length ($out/past.png).
 #
 #   tools/reader/eval-past.sh [--count 50] [--lengths "1 4 16 64"] [--out eval-past]
 set -euo pipefail
@@ -48,3 +49,27 @@ echo "|---|---|---|---|---|---|---|"
 for k in $lengths; do
   /usr/bin/python3 tools/reader/errors.py "$out/data/qa1-${k}x.jsonl" "$out/wim-${k}x/results.jsonl"
 done
+
+{
+  echo "# wim"
+  for k in $lengths; do
+    /usr/bin/python3 tools/reader/summary.py --at $((k * ctx)) "$out/wim-${k}x/summary.csv"
+  done
+  if [[ " $lengths " == *" 4 "* ]]; then
+    printf '\n\n# llm, YaRN\n'
+    /usr/bin/python3 tools/reader/summary.py --at $((4 * ctx)) "$out/llm-yarn-4x/summary.csv"
+  fi
+} >"$out/past.dat"
+gnuplot <<EOF
+set terminal png size 800,500
+set output '$out/past.png'
+set title "the reader past its trained context (2048 tokens): exact match, 95% intervals"
+set xlabel 'document tokens'
+set logscale x 2
+set xrange [1024:262144]
+set grid
+set yrange [0:1]
+set ylabel 'exact match'
+plot '$out/past.dat' index 0 using 1:2:3:4 with yerrorlines title 'wim (in a window)', \\
+     '' index 1 using 1:2:3:4 with yerrorbars pt 7 title 'llm, YaRN'
+EOF
