@@ -571,9 +571,7 @@ static bool list_once(listed *l, const wim_note *n)
     uint64_t h = XXH3_64bits(n->text.s, n->text.len) | 1;
     size_t i = (size_t)h & (l->cap - 1);
     for (; l->at[i].hash; i = (i + 1) & (l->cap - 1))
-        if (l->at[i].hash == h && l->at[i].note->text.len == n->text.len &&
-            memcmp(l->at[i].note->text.s, n->text.s, n->text.len) == 0)
-            return false;
+        if (l->at[i].hash == h && wim_note_same_text(l->at[i].note, n)) return false;
     l->at[i] = (struct listed_text){h, n};
     return true;
 }

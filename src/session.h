@@ -26,6 +26,7 @@
 
 #include <llama.h>
 #include <stdatomic.h>
+#include <string.h>
 
 /* Sequence 0 of the main context holds the document; margins and answers are
  * forked from it into sequences of their own. With a unified KV cache a fork
@@ -114,6 +115,12 @@ static inline bool wim_note_kept(const wim_note *n)
 {
     bool keep = n->overrule >= 0 ? n->overrule == 1 : n->verdict == 1;
     return keep && n->verdict >= 0 && n->text.len > 0 && !n->let_go;
+}
+
+/* The two notes say the same words (a reading's margins often repeat). */
+static inline bool wim_note_same_text(const wim_note *a, const wim_note *b)
+{
+    return a->text.len == b->text.len && memcmp(a->text.s, b->text.s, a->text.len) == 0;
 }
 
 struct wim_session {

@@ -20,7 +20,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* ============================================================================
  * The window's size
@@ -90,11 +89,6 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
  * The notes carried on
  * ========================================================================= */
 
-static bool same_text(const wim_note *a, const wim_note *b)
-{
-    return a->text.len == b->text.len && memcmp(a->text.s, b->text.s, a->text.len) == 0;
-}
-
 /* Lets go the weakest carried note of segments 0..seg-1 (the earliest of
  * equals) and, with it, every kept copy of its text there: a carried text is
  * one note, so no later copy takes its place. 0, or -1 (memory). */
@@ -111,7 +105,7 @@ static int let_go_weakest(wim_session *s, int seg)
     for (int i = weakest % s->doc.n; i < seg; i++)
         for (int q = 0; q < s->n_queries; q++) {
             wim_note *c = &s->notes[q * s->doc.n + i];
-            if (!wim_note_kept(c) || !same_text(c, w)) continue;
+            if (!wim_note_kept(c) || !wim_note_same_text(c, w)) continue;
             c->let_go = true;
             s->st.n_margins_let_go++;
             wim_emit(s, (wim_event){.type = WIM_EVENT_LET_GO,
