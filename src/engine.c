@@ -600,18 +600,14 @@ int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int *
     return 0;
 }
 
-int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_strbuf *out)
+void wim_format_notes(const wim_session *s, const int *at, int n, wim_strbuf *out)
 {
-    int *at, n;
-    if (wim_listed_notes(s, q0, q1, n_seg, once, &at, &n) != 0) return -1;
     for (int i = 0; i < n; i++) {
         const wim_strbuf *t = &s->notes[at[i]].text;
         if (out->len) wim_strbuf_puts(out, "\n");
         wim_strbuf_puts(out, "- ");
         wim_strbuf_append(out, t->s, t->len);
     }
-    free(at);
-    return 0;
 }
 
 /* The notes of question q's answer: its kept margins, in document order;
@@ -619,9 +615,12 @@ int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_str
  * they stay within the room sized for them). 0, or -1. */
 static int join_notes(wim_session *s, int q, wim_strbuf *out)
 {
-    int rc = wim_list_notes(s, q, q + 1, s->doc.n, s->window > 0, out);
+    int *at, n;
+    if (wim_listed_notes(s, q, q + 1, s->doc.n, s->window > 0, &at, &n) != 0) return -1;
+    wim_format_notes(s, at, n, out);
+    free(at);
     if (out->len == 0) wim_strbuf_puts(out, "(none)");
-    return rc;
+    return 0;
 }
 
 int wim_session_overrule(wim_session *s, int question, int segment, int keep, char *err,

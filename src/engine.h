@@ -16,7 +16,7 @@ int wim_add_prompt(wim_session *s, wim_tokens *t, wim_template_id id, const wim_
  * only (a reading's margins often repeat the latest fact so far): *at gets
  * their indices in s->notes, [*n] (malloc'd). 0, or -1 (memory, s->err). */
 int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int **at, int *n);
-/* The same notes as "- note" lines. 0, or -1 (memory). */
-int wim_list_notes(wim_session *s, int q0, int q1, int n_seg, bool once, wim_strbuf *out);
+/* out += the listed notes at[0..n-1] as "- note" lines. */
+void wim_format_notes(const wim_session *s, const int *at, int n, wim_strbuf *out);
 
 #endif

@@ -89,18 +89,14 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
  * The notes carried on
  * ========================================================================= */
 
-/* Lets go the weakest carried note of segments 0..seg-1 (the earliest of
- * equals) and, with it, every kept copy of its text there: a carried text is
- * one note, so no later copy takes its place. 0, or -1 (memory). */
-static int let_go_weakest(wim_session *s, int seg)
+/* Lets go the weakest of the carried notes at[0..n-1] of segments 0..seg-1
+ * (the earliest of equals) and, with it, every kept copy of its text there:
+ * a carried text is one note, so no later copy takes its place. */
+static void let_go_weakest(wim_session *s, int seg, const int *at, int n)
 {
-    int *at, n;
-    if (wim_listed_notes(s, 0, s->n_queries, seg, true, &at, &n) != 0) return -1;
-    int weakest = -1;
-    for (int i = 0; i < n; i++)
-        if (weakest < 0 || s->notes[at[i]].p_yes < s->notes[weakest].p_yes) weakest = at[i];
-    free(at);
-    if (weakest < 0) return 0;
+    int weakest = at[0];
+    for (int i = 1; i < n; i++)
+        if (s->notes[at[i]].p_yes < s->notes[weakest].p_yes) weakest = at[i];
     const wim_note *w = &s->notes[weakest];
     for (int i = weakest % s->doc.n; i < seg; i++)
         for (int q = 0; q < s->n_queries; q++) {
@@ -113,19 +109,31 @@ static int let_go_weakest(wim_session *s, int seg)
                                     .question = q,
                                     .text = wim_strbuf_str(&c->text)});
         }
-    return 0;
+}
+
+/* out = the carried-notes prompt of the notes at[0..n-1] ("" for none).
+ * 0, or -1 (s->err). */
+static int carried_prompt(wim_session *s, const int *at, int n, wim_tokens *out)
+{
+    out->n = 0;
+    if (n == 0) return 0;
+    wim_strbuf notes = {0};
+    wim_format_notes(s, at, n, &notes);
+    const wim_value v = {"margins", notes.s, notes.len};
+    int rc = wim_add_prompt(s, out, WIM_TPL_CARRIED, &v, 1, false);
+    wim_strbuf_free(&notes);
+    return rc;
 }
 
 int wim_window_carry(wim_session *s, int seg, wim_tokens *out)
 {
     for (;;) {
-        wim_strbuf notes = {0};
-        int rc = wim_list_notes(s, 0, s->n_queries, seg, true, &notes);
-        out->n = 0;
-        const wim_value v = {"margins", notes.s, notes.len};
-        if (rc == 0 && notes.len) rc = wim_add_prompt(s, out, WIM_TPL_CARRIED, &v, 1, false);
-        wim_strbuf_free(&notes);
-        if (rc != 0 || out->n <= s->carry_budget) return rc;
-        if (let_go_weakest(s, seg) != 0) return -1;
+        int *at, n;
+        if (wim_listed_notes(s, 0, s->n_queries, seg, true, &at, &n) != 0) return -1;
+        int rc = carried_prompt(s, at, n, out);
+        bool over = rc == 0 && out->n > s->carry_budget;
+        if (over) let_go_weakest(s, seg, at, n);
+        free(at);
+        if (!over) return rc;
     }
 }
