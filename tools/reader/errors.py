@@ -14,10 +14,11 @@ import os
 import re
 import sys
 
+from margins import examples, story
+
 
 def kind(e, answer):
-    who = re.match(r"Where is (.+)\?", e["query"]).group(1)
-    moves = re.findall(r"([A-Z][a-z]+) [a-z ]+? to the ([a-z ]+)\.", e["context"])
+    who, moves = story(e)
     own = [p for n, p in moves if n == who]
     said = re.sub(r"^the ", "", answer.strip().lower()).rstrip(". ")
     if own and said == own[-1]:
@@ -30,10 +31,7 @@ def kind(e, answer):
 
 
 def main(data_path, results_path, suffix=""):
-    data = {}
-    for line in open(data_path, encoding="utf-8"):
-        e = json.loads(line)
-        data[e["id"]] = e
+    data = examples(data_path)
     by_mode = collections.defaultdict(collections.Counter)
     for line in open(results_path, encoding="utf-8"):
         r = json.loads(line)

@@ -24,6 +24,8 @@ model=$(bash scripts/default-model.sh reader)
 bin=build/bin/wim-eval
 ctx=2048
 mkdir -p "$out/data"
+yarn=  # llm with YaRN reads the 4x set, where 4x is among the lengths
+[[ " $lengths " != *" 4 "* ]] || yarn=$out/llm-yarn-4x
 common=(-m "$model" --segment-tokens 256 --max-margin-tokens 24 --max-answer-tokens 8
         -t "$(nproc)" --quiet)
 for k in $lengths; do
@@ -32,16 +34,16 @@ for k in $lengths; do
     -m "$model" -o "$f"
   "$bin" "${common[@]}" --data "$f" --modes wim --out "$out/wim-${k}x"
 done
-if [[ " $lengths " == *" 4 "* ]]; then
+if [ -n "$yarn" ]; then
   "$bin" "${common[@]}" --data "$out/data/qa1-4x.jsonl" --modes llm -c $((4 * ctx + 256)) \
-    --rope-scaling yarn --rope-scale 4 --out "$out/llm-yarn-4x"
+    --rope-scaling yarn --rope-scale 4 --out "$yarn"
 fi
 
 echo "| set | mode | examples | exact | 95% | mean wall s |"
 echo "|---|---|---|---|---|---|"
 for k in $lengths; do
   /usr/bin/python3 tools/reader/summary.py "$out/wim-${k}x/summary.csv"
-  [ "$k" != 4 ] || /usr/bin/python3 tools/reader/summary.py "$out/llm-yarn-4x/summary.csv" YaRN
+  [ "$k" != 4 ] || /usr/bin/python3 tools/reader/summary.py "$yarn/summary.csv" YaRN
 done
 echo
 echo "| set | mode | examples | right | an earlier move | another's place | no place of the story |"
@@ -55,9 +57,9 @@ done
   for k in $lengths; do
     /usr/bin/python3 tools/reader/summary.py --at $((k * ctx)) "$out/wim-${k}x/summary.csv"
   done
-  if [[ " $lengths " == *" 4 "* ]]; then
+  if [ -n "$yarn" ]; then
     printf '\n\n# llm, YaRN\n'
-    /usr/bin/python3 tools/reader/summary.py --at $((4 * ctx)) "$out/llm-yarn-4x/summary.csv"
+    /usr/bin/python3 tools/reader/summary.py --at $((4 * ctx)) "$yarn/summary.csv"
   fi
 } >"$out/past.dat"
 gnuplot <<EOF
@@ -70,6 +72,6 @@ set xrange [1024:262144]
 set grid
 set yrange [0:1]
 set ylabel 'exact match'
-plot '$out/past.dat' index 0 using 1:2:3:4 with yerrorlines title 'wim (in a window)', \\
-     '' index 1 using 1:2:3:4 with yerrorbars pt 7 title 'llm, YaRN'
+plot '$out/past.dat' index 0 using 1:2:3:4 with yerrorlines title 'wim (in a window)'${yarn:+, \\
+     '' index 1 using 1:2:3:4 with yerrorbars pt 7 title 'llm, YaRN'}
 EOF

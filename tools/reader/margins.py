@@ -22,19 +22,29 @@ def wilson(k, n, z=1.96):
     return p, c - h, c + h
 
 
+def examples(data_path):
+    """A wim-eval data file's examples by id."""
+    with open(data_path, encoding="utf-8") as f:
+        return {e["id"]: e for e in map(json.loads, f)}
+
+
+def story(e):
+    """The person a "Where is P?" example asks about, and the moves of its
+    story in order, (person, place) each."""
+    who = re.match(r"Where is (.+)\?", e["query"]).group(1)
+    return who, re.findall(r"([A-Z][a-z]+) [a-z ]+? to the ([a-z ]+)\.", e["context"])
+
+
 def main(data_path, results_path):
-    data = {}
-    for line in open(data_path, encoding="utf-8"):
-        e = json.loads(line)
-        data[e["id"]] = e
+    data = examples(data_path)
     found = n = kept = about = 0
     for line in open(results_path, encoding="utf-8"):
         r = json.loads(line)
         if r.get("mode") != "wim" or r["id"] not in data:
             continue
         e = data[r["id"]]
-        who = re.match(r"Where is (.+)\?", e["query"]).group(1)
-        moves = re.findall(re.escape(who) + r" [a-z ]+? to the ([a-z ]+)\.", e["context"])
+        who, story_moves = story(e)
+        moves = [p for n, p in story_moves if n == who]
         if not moves:
             continue
         n += 1
