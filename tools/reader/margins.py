@@ -44,7 +44,7 @@ def main(data_path, results_path):
             continue
         e = data[r["id"]]
         who, story_moves = story(e)
-        moves = [p for n, p in story_moves if n == who]
+        moves = [place for name, place in story_moves if name == who]
         if not moves:
             continue
         n += 1
