@@ -181,15 +181,19 @@ class Story:
     way (distractors); the question asks where one person is, and the answer
     is the place of their latest move."""
 
-    def __init__(self, rng, places, names=NAMES, objects=OBJECTS, single=False, mentions=False):
+    def __init__(self, rng, places, names=NAMES, objects=OBJECTS, single=False, mentions=False,
+                 dense=False):
         """single: one move each and nothing picked up (recall's first lessons);
         mentions: sentences that name a person and a place but say no move (the
-        tail's: in a book a name comes up without a fact)."""
-        people = rng.sample(names, rng.randint(1, 4))
+        tail's: in a book a name comes up without a fact); dense: half the
+        time as many people and moves as wim-eval's qa1 (3-6 people, the one
+        asked about moving 2-5 times), where which move is whose is the task."""
+        dense = dense and rng.random() < 0.5
+        people = rng.sample(names, rng.randint(3, 6) if dense else rng.randint(1, 4))
         target = people[0]
-        events = [(target, "move")] * (1 if single else rng.randint(1, 4))
+        events = [(target, "move")] * (1 if single else rng.randint(2, 5) if dense else rng.randint(1, 4))
         for p in people[1:]:
-            events += [(p, "move")] * (1 if single else rng.randint(1, 3))
+            events += [(p, "move")] * (1 if single else rng.randint(1, 4) if dense else rng.randint(1, 3))
         events += [(rng.choice(people), "pick")] * (0 if single else rng.randint(0, 2))
         events += [(rng.choice(people), "mention")] * (rng.randint(0, 3) if mentions else 0)
         rng.shuffle(events)
@@ -339,14 +343,18 @@ def margin_reply(story, doc, k, onepass, rng):
 
 
 def mangled(note, rng):
-    """A note broken as a weak margin breaks it: cut short, its place lost, or
-    words after the name that say nothing. Judged NO."""
+    """A note broken as a weak margin breaks it: cut short, its place lost,
+    words after the name that say nothing, or a word said over and over (a
+    margin that loops). Judged NO."""
     words = note.split()
     u = rng.random()
     if u < 0.4 and len(words) > 3:
         return " " + " ".join(words[:rng.randint(1, len(words) - 2)]) + rng.choice([".", "", " the."])
     if u < 0.7 and len(words) > 2:
         return " " + " ".join(words[:-1]) + " " + rng.choice(["years", "it", "well", "the"]) + "."
+    if u < 0.85:
+        return " " + " ".join([words[0], rng.choice(words[1:] or ["well"]).rstrip(".")] *
+                              rng.randint(2, 3)) + "."
     return " " + words[0] + rng.choice(["olt know.", " is read.", "son.", " and the."])
 
 
@@ -381,8 +389,8 @@ def recall_sample(rng, r, story, doc):
 
 def kept_notes(story, doc, upto, rng):
     """The notes a reading keeps from segments 0..upto-1: each kept margin's
-    fact, once, in order; now and then another person's, as a weak margin
-    might have kept."""
+    fact, once, in order; now and then another person's, or a broken one, as
+    a weak reading might have kept."""
     notes = []
     for k in range(1, upto + 1):
         m = margin_reply(story, doc, k, False, rng)
@@ -391,6 +399,8 @@ def kept_notes(story, doc, upto, rng):
     others = [f for f in story.facts if f[1] != story.target and f[2]]
     if others and rng.random() < 0.3:
         notes.insert(rng.randint(0, len(notes)), " " + rng.choice(others)[0])
+    if notes and rng.random() < 0.3:
+        notes.insert(rng.randint(0, len(notes)), mangled(rng.choice(notes), rng))
     return notes
 
 
@@ -496,11 +506,13 @@ class Tasks:
 
     def phase(self, phase):
         """The places and names of a phase of the schedule: 0 the plain places,
-        1 the made ones too, 2 the tail's (any word, names of any shape, names
-        mentioned without a move, broken notes judged NO)."""
+        1 the made ones too and stories as dense as wim-eval's half the time, 2
+        the tail's (any word, names of any shape, names mentioned without a
+        move, broken notes judged NO)."""
         self.places, self.names = [(self.plain_places, NAMES), (self.made_places, NAMES),
                                    self.tail][phase]
         self.hard = phase == 2
+        self.dense = phase >= 1
 
     def draw(self, doc_tokens):
         rng = self.rng
@@ -508,7 +520,7 @@ class Tasks:
         kind = "recall" if u < self.recall else \
             rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
         story = Story(rng, self.places, self.names, single=self.single and kind == "recall",
-                      mentions=self.hard)
+                      mentions=self.hard, dense=self.dense)
         seg = rng.choice([64, 128, 192, 256, 384, 512, 768, 1024])
         doc = Doc(rng, story, self.filler, self.count, doc_tokens, seg)
         ids, mask = make_sample(rng, self.r, story, doc, kind, self.hard)

@@ -37,7 +37,7 @@ GROW = 1500  # steps after SINGLE over which documents grow to the context
 WARM = 2700  # steps of recall alone, several facts a person after SINGLE
 BLEND = 1600  # steps over which wim's tasks come in after it
 RECALL = 0.3  # the share of recall samples at the end
-MADE = 7400  # the step from which made places of two words come in (run r10 measured why)
+MADE = 7400  # from here made places of two words (run r10 measured why), and dense stories
 
 
 # ============================================================================
@@ -176,34 +176,80 @@ class Reader(torch.nn.Module):
 # is kept out of the rest (its gradient is masked there), so the split holds
 # as it trains. Heads of 64 with rotary base 1e6: the first rotary pairs turn
 # fast (position), the last hardly at all over the context (content).
+#
+# That look-up matches " the" and brings every place after one at once; which
+# is the person's is a binding it does not make (docs/reader.md: another
+# person's place was a quarter of the answers). So a second circuit binds a
+# sentence to its person: a name flag (the last but one dimension) on the
+# pieces names are made of, a name head in layer 0 (head 1) that writes a code
+# of the nearest name (WHO dimensions after the previous token's code), and
+# the look-up matches that code too.
 
-CONTENT, CODE = 80, 24
+CONTENT, CODE, WHO = 80, 24, 8
 POS_PAIRS = 6  # rotary pairs of the previous-token head's query and key
 MATCH_PAIRS = 12  # the slowest pairs, where the induction head matches content
+WHO_PAIRS = range(16, 20)  # the next slowest, where it matches the person too
+NEAR_PAIRS = 16  # the fastest pairs, the name head's fall with distance
+FLAG = -2  # the dimension that marks a name's pieces (the last but one)
 
 
-def lay_circuit(model, rng):
+def flagged_pieces(sp):
+    """The pieces a name is made of: a capital after a space, or letters
+    inside a word (so "Aldo" is its three pieces), but none of the pieces of
+    wim's prompts and chat headers ("assistant", "YES", an answer's "The"),
+    so that a reply's name head finds the person it is about (run r14 flagged
+    those too: its answers stalled; r15 flagged first pieces alone: recall
+    came no faster than without the binding)."""
+    prompts = {tasks.user_header(""), tasks.GEN_HEADER, *tasks.load_templates().values()}
+    skip = {i for text in prompts for i in sp.encode(text)}
+    out = []
+    for i in range(sp.get_piece_size()):
+        p = sp.id_to_piece(i)
+        w = p.lstrip("\u2581")
+        if i not in skip and (w[:1].isupper() or (w[:1].islower() and not p.startswith("\u2581"))):
+            out.append(i)
+    return out
+
+
+def near_kernel(theta, span=24, slope=1.0):
+    """Per rotary pair, the cosine and sine weights of a score over distance
+    that falls by `slope` a token over the last `span` tokens and stays below
+    that beyond (least squares, ridge-damped so the weights stay small)."""
+    dist = torch.arange(2048, dtype=torch.float64)
+    th = theta[:NEAR_PAIRS].double()
+    f = torch.cat([torch.cos(dist[:, None] * th), torch.sin(dist[:, None] * th)], 1)
+    target = torch.where(dist < span, -dist * slope, torch.full_like(dist, -span * slope - 5))
+    w = torch.where(dist < span, 10.0, 1.0)
+    a = torch.cat([f * w[:, None], torch.eye(2 * NEAR_PAIRS, dtype=torch.float64)])
+    b = torch.cat([target * w, torch.zeros(2 * NEAR_PAIRS, dtype=torch.float64)])
+    c = torch.linalg.lstsq(a, b[:, None]).solution[:, 0]
+    return c[:NEAR_PAIRS].float(), c[NEAR_PAIRS:].float()
+
+
+def lay_circuit(model, rng, flagged):
     """Layer 0, head 0 attends to the previous token and writes a code of it;
-    layer 1, head 0 matches the current token's code against those and copies
-    the content of the position after the match (scales measured at init: 0.90
-    of the first head's attention on the previous token, 0.82 of the second's
-    on the copy's source)."""
+    layer 0, head 1 attends to the nearest name's pieces and writes a code of
+    them (who the sentence is about); layer 1, head 0 matches the current
+    token's code and person against those and copies the content of the
+    position after the match (scales measured at init: 0.90 of the first
+    head's attention on the previous token, 0.82 of the look-up's on the copy's
+    source; of its attention over a story's places, 0.66 on the person's own,
+    0.555 without the name head). The heads' other rows stay random: zeroed
+    in query and key alike they never get a gradient."""
     c, d = model.c, model.c["dim"]
     hd = d // c["heads"]
-    one = d - 1
+    one, flag = d - 1, d + FLAG
     code = slice(CONTENT, CONTENT + CODE)
+    who = slice(CONTENT + CODE, CONTENT + CODE + WHO)
     with torch.no_grad():
         e = model.embed.weight
         e[:, CONTENT:] = 0
         e[:, one] = 0.06
+        e[flagged, flag] = 0.06
         h = rmsnorm(e, torch.ones(d), c["eps"])
         const = h[:, one].mean().item()
         theta = c["rope_base"] ** (-torch.arange(0, hd, 2).float() / hd)
         b0, b1 = model.blocks[0], model.blocks[1]
-        for w in (b0.wq, b0.wk, b0.wv, b1.wq, b1.wk, b1.wv):
-            w.weight[:hd] = 0
-        b0.wo.weight[:, :hd] = 0
-        b1.wo.weight[:, :hd] = 0
         # q . k = sum_i a^2 cos(theta_i (1 - distance)): largest one token back
         a = 10.0 / const
         for i in range(POS_PAIRS):
@@ -214,11 +260,30 @@ def lay_circuit(model, rng):
         proj /= math.sqrt(CONTENT)
         b0.wv.weight[:CODE, :CONTENT] = proj
         b0.wo.weight[code, :CODE] = torch.eye(CODE) * 0.03
+        # the name head: a flagged key scores 25 plus a kernel falling with
+        # distance (near_kernel), an unflagged one 0; q . k / sqrt(hd) per pair
+        # is q_a (k_a cos + k_b sin) of the distance's angle
+        kc, ks = near_kernel(theta)
+        unit = math.sqrt(math.sqrt(hd)) / const
+        for i in range(NEAR_PAIRS):
+            b0.wq.weight[hd + 2 * i, one] = unit
+            b0.wk.weight[hd + 2 * i, flag] = kc[i] * unit
+            b0.wk.weight[hd + 2 * i + 1, flag] = ks[i] * unit
+        last = hd + hd - 2
+        b0.wq.weight[last, one] = unit
+        b0.wk.weight[last, flag] = 25.0 * unit
+        pw = torch.tensor([[rng.gauss(0, 1) for _ in range(CONTENT)] for _ in range(WHO)])
+        pw /= math.sqrt(CONTENT)
+        b0.wv.weight[hd:hd + WHO, :CONTENT] = pw
+        b0.wo.weight[who, hd:hd + WHO] = torch.eye(WHO) * 0.03
         match = slice(hd - 2 * MATCH_PAIRS, hd)
         b1.wq.weight[match, :CONTENT] = proj * 3
         b1.wk.weight[match, code] = torch.eye(CODE) * 3
         b1.wv.weight[:hd, :hd] = torch.eye(hd)
         b1.wo.weight[:hd, :hd] = torch.eye(hd) * 0.3
+        rows = slice(2 * WHO_PAIRS[0], 2 * WHO_PAIRS[-1] + 2)
+        b1.wq.weight[rows, who] = torch.eye(WHO) * 2.7
+        b1.wk.weight[rows, who] = torch.eye(WHO) * 2.7
     mask = torch.ones_like(model.embed.weight)
     mask[:, CONTENT:] = 0
     model.embed.weight.register_hook(lambda g: g * mask)
@@ -285,7 +350,7 @@ def cmd_train(args):
     tk = tasks.Tasks(sp, args.seed + 1, CONFIG["ctx"])
     CONFIG["layers"], CONFIG["heads"] = args.layers, args.heads
     model = Reader(CONFIG)
-    lay_circuit(model, random.Random(args.seed + 2))
+    lay_circuit(model, random.Random(args.seed + 2), flagged_pieces(sp))
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
     ckpt = os.path.join(args.out, "reader.pt")
