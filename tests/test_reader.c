@@ -10,7 +10,8 @@
  * that are dropped; from that segment on the margins quote the latest fact so
  * far and are kept; the answer is the place of the last. So in every schedule
  * and verdict pass, for two questions at once, from a stored document, and
- * through the server's /v1/wim and /v1/chat/completions.
+ * through the server's /v1/wim and /v1/chat/completions; and read in a window
+ * smaller than the story, restarted or shifted, the answers are still right.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,6 +52,7 @@ typedef struct reading {
     bool relevant[MAX_Q][MAX_SEG];
     wim_strbuf answer[MAX_Q];
     int n_segments;
+    int n_segments_let_go;
 } reading;
 
 static int collect(const wim_event *ev, void *user)
@@ -61,6 +63,7 @@ static int collect(const wim_event *ev, void *user)
         wim_strbuf_puts(&r->margin[ev->question][ev->segment], ev->text);
     if (ev->type == WIM_EVENT_VERDICT) r->relevant[ev->question][ev->segment] = ev->relevant;
     if (ev->type == WIM_EVENT_ANSWER) wim_strbuf_puts(&r->answer[ev->question], ev->text);
+    if (ev->type == WIM_EVENT_DONE) r->n_segments_let_go = ev->stats->n_segments_let_go;
     return WIM_CONTINUE;
 }
 
@@ -153,6 +156,34 @@ static void test_two_questions_at_once(void **state)
 {
     (void)state;
     expect_read_right(WIM_CLASSIFY_TWO_PASS, WIM_SCHEDULE_OVERLAP, 2);
+}
+
+/* Past the window the margins see the notes carried rather than the segments
+ * let go, so they are not checked one by one; the answers must still be the
+ * last facts', whether the window restarts from the notes or shifts on. */
+static void expect_read_right_in_a_window(bool shift)
+{
+    wim_options o;
+    options(&o);
+    o.window = 256;
+    o.window_shift = shift;
+    reading r;
+    read_story(&o, 2, &r, NULL);
+    assert_true(r.n_segments_let_go > 0);
+    expect_answers(&r, 2);
+    reading_free(&r);
+}
+
+static void test_past_the_window_restarted(void **state)
+{
+    (void)state;
+    expect_read_right_in_a_window(false);
+}
+
+static void test_past_the_window_shifted(void **state)
+{
+    (void)state;
+    expect_read_right_in_a_window(true);
 }
 
 /* The reader's logits are decisive, so a stored document must write exactly
@@ -270,6 +301,8 @@ int main(void)
         cmocka_unit_test(test_two_pass_sequential),
         cmocka_unit_test(test_one_pass_overlapped),
         cmocka_unit_test(test_two_questions_at_once),
+        cmocka_unit_test(test_past_the_window_restarted),
+        cmocka_unit_test(test_past_the_window_shifted),
         cmocka_unit_test(test_a_stored_document_writes_the_same),
         cmocka_unit_test(test_the_server_answers),
     };
