@@ -189,11 +189,13 @@ class Story:
         time as many people and moves as wim-eval's qa1 (3-6 people, the one
         asked about moving 2-5 times), where which move is whose is the task."""
         dense = dense and rng.random() < 0.5
-        people = rng.sample(names, rng.randint(3, 6) if dense else rng.randint(1, 4))
+        # (people, the target's moves, each other's moves): the least and most
+        n_people, own, other = ((3, 6), (2, 5), (1, 4)) if dense else ((1, 4), (1, 4), (1, 3))
+        people = rng.sample(names, rng.randint(*n_people))
         target = people[0]
-        events = [(target, "move")] * (1 if single else rng.randint(2, 5) if dense else rng.randint(1, 4))
+        events = [(target, "move")] * (1 if single else rng.randint(*own))
         for p in people[1:]:
-            events += [(p, "move")] * (1 if single else rng.randint(1, 4) if dense else rng.randint(1, 3))
+            events += [(p, "move")] * (1 if single else rng.randint(*other))
         events += [(rng.choice(people), "pick")] * (0 if single else rng.randint(0, 2))
         events += [(rng.choice(people), "mention")] * (rng.randint(0, 3) if mentions else 0)
         rng.shuffle(events)

@@ -215,7 +215,7 @@ def near_kernel(theta, span=24, slope=1.0):
     """Per rotary pair, the cosine and sine weights of a score over distance
     that falls by `slope` a token over the last `span` tokens and stays below
     that beyond (least squares, ridge-damped so the weights stay small)."""
-    dist = torch.arange(2048, dtype=torch.float64)
+    dist = torch.arange(CONFIG["ctx"], dtype=torch.float64)
     th = theta[:NEAR_PAIRS].double()
     f = torch.cat([torch.cos(dist[:, None] * th), torch.sin(dist[:, None] * th)], 1)
     target = torch.where(dist < span, -dist * slope, torch.full_like(dist, -span * slope - 5))
@@ -224,6 +224,12 @@ def near_kernel(theta, span=24, slope=1.0):
     b = torch.cat([target * w, torch.zeros(2 * NEAR_PAIRS, dtype=torch.float64)])
     c = torch.linalg.lstsq(a, b[:, None]).solution[:, 0]
     return c[:NEAR_PAIRS].float(), c[NEAR_PAIRS:].float()
+
+
+def random_projection(rng, rows):
+    """rows random directions over the content dimensions, of about unit gain."""
+    proj = torch.tensor([[rng.gauss(0, 1) for _ in range(CONTENT)] for _ in range(rows)])
+    return proj / math.sqrt(CONTENT)
 
 
 def lay_circuit(model, rng, flagged):
@@ -256,8 +262,7 @@ def lay_circuit(model, rng, flagged):
             b0.wq.weight[2 * i, one] = a
             b0.wk.weight[2 * i, one] = a * math.cos(theta[i])
             b0.wk.weight[2 * i + 1, one] = a * math.sin(theta[i])
-        proj = torch.tensor([[rng.gauss(0, 1) for _ in range(CONTENT)] for _ in range(CODE)])
-        proj /= math.sqrt(CONTENT)
+        proj = random_projection(rng, CODE)
         b0.wv.weight[:CODE, :CONTENT] = proj
         b0.wo.weight[code, :CODE] = torch.eye(CODE) * 0.03
         # the name head: a flagged key scores 25 plus a kernel falling with
@@ -272,9 +277,7 @@ def lay_circuit(model, rng, flagged):
         last = hd + hd - 2
         b0.wq.weight[last, one] = unit
         b0.wk.weight[last, flag] = 25.0 * unit
-        pw = torch.tensor([[rng.gauss(0, 1) for _ in range(CONTENT)] for _ in range(WHO)])
-        pw /= math.sqrt(CONTENT)
-        b0.wv.weight[hd:hd + WHO, :CONTENT] = pw
+        b0.wv.weight[hd:hd + WHO, :CONTENT] = random_projection(rng, WHO)
         b0.wo.weight[who, hd:hd + WHO] = torch.eye(WHO) * 0.03
         match = slice(hd - 2 * MATCH_PAIRS, hd)
         b1.wq.weight[match, :CONTENT] = proj * 3
