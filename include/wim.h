@@ -31,9 +31,9 @@
 /* The version of this header; wim_version() gives the library's, which a
  * program loading libwim.so at run time may compare with it. */
 #define WIM_VERSION_MAJOR  0
-#define WIM_VERSION_MINOR  2
+#define WIM_VERSION_MINOR  3
 #define WIM_VERSION_PATCH  0
-#define WIM_VERSION_STRING "0.2.0"
+#define WIM_VERSION_STRING "0.3.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -168,6 +168,13 @@ typedef struct wim_options {
      * cache. Off (the default, docs/schedule.md): the window restarts from
      * the preamble and the notes carried. */
     bool window_shift;
+    /* Keep only margins that quote the document: one whose note (less the
+     * spaces around it) is not found word for word in the text its margin was
+     * shown (the window's segments through its own) is dropped before any
+     * verdict. For extractive readers, whose margins copy the facts they find
+     * (tools/reader), this drops their broken copies and their repeats of the
+     * notes carried; off (the default) for models that paraphrase. */
+    bool quoted_margins;
     /* For benchmarks: the worst case, fixed so that runs compare. */
     bool fixed_length;    /* generate to every token limit, ignoring end-of-generation */
     bool assume_relevant; /* keep every margin for the answer, whatever its verdict */

@@ -18,6 +18,7 @@
 #include "text.h"
 #include "verdict.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,30 @@ static size_t fit_tokens(wim_session *s, const char *text, size_t len, int max)
     return len;
 }
 
+/* t[0..len), less the spaces around it, is in the document text a margin
+ * after segment seg was shown: the window's segments through seg. So it
+ * quotes what it read, not only what the window's notes showed it. */
+static bool quoted(const wim_doc *d, int seg, const char *t, size_t len)
+{
+    while (len > 0 && isspace((unsigned char)*t))
+        t++, len--;
+    while (len > 0 && isspace((unsigned char)t[len - 1]))
+        len--;
+    const char *at = d->text + d->spans[d->win_first].start,
+               *end = d->text + d->spans[seg].start + d->spans[seg].len;
+    for (; len > 0 && (size_t)(end - at) >= len; at++)
+        if (*at == *t && memcmp(at, t, len) == 0) return true;
+    return false;
+}
+
+/* A verdict on margin seg of question q that no model gave: with
+ * quoted_margins, a margin that does not quote the document is dropped
+ * unjudged. */
+static void emit_unquoted(wim_session *s, int seg, int q)
+{
+    emit_verdict(s, seg, q, "", (wim_verdict){.reason = "not quoted from the document"}, 0.0f);
+}
+
 /* Reports a margin, classifies it, and keeps its note when relevant. */
 static int margin_done(wim_session *s, wim_job *j)
 {
@@ -441,34 +466,39 @@ static int margin_done(wim_session *s, wim_job *j)
                             .question = j->q,
                             .n_tokens = j->n_gen,
                             .text = text});
-    bool relevant = false;
+    wim_verdict v = {.relevant = true};
     const char *note = text;
     size_t note_len = fits;
     float p_yes = j->p_yes;
     int rc = 0;
     if (j->one_pass) {
-        wim_verdict v = wim_verdict_parse(text);
-        relevant = v.relevant;
+        v = wim_verdict_parse(text);
         /* a parsed answer's reason lies inside text; an unparsed one's is "" */
         size_t at = v.parsed ? (size_t)(v.reason - text) : fits;
         note = v.reason;
         note_len = at < fits ? fits - at : 0;
+    }
+    if (v.relevant && s->o.quoted_margins && !quoted(&s->doc, j->seg, note, note_len)) {
+        v.relevant = false;
+        emit_unquoted(s, j->seg, j->q);
+    } else if (j->one_pass) {
         emit_verdict(s, j->seg, j->q, text, v, p_yes);
     } else {
-        rc = classify(s, j->seg, j->q, text, fits, false, &relevant, &p_yes);
+        rc = classify(s, j->seg, j->q, text, fits, false, &v.relevant, &p_yes);
     }
-    if (rc == 0 && !relevant && s->o.assume_relevant) {
-        relevant = true;
+    if (rc == 0 && !v.relevant && s->o.assume_relevant) {
+        v.relevant = true;
         note = text;
         note_len = fits;
     }
     if (rc == 0) {
         wim_note *n = &s->notes[j->q * s->doc.n + j->seg];
-        s->st.n_relevant += relevant;
-        n->verdict = relevant;
+        s->st.n_relevant += v.relevant;
+        n->verdict = v.relevant;
         n->p_yes = p_yes;
         wim_strbuf_clear(&n->text);
         wim_strbuf_append(&n->text, note, note_len);
+        n->quoted = quoted(&s->doc, j->seg, note, note_len);
     }
     wim_strbuf_free(&margin);
     return rc;
@@ -561,19 +591,34 @@ typedef struct listed {
     struct listed_text {
         uint64_t hash; /* 0 = empty */
         const wim_note *note;
-    } * at; /* [cap] */
+        int slot; /* where the list has it */
+    } * at;       /* [cap] */
     size_t cap;
 } listed;
 
-/* True when n's text is new to l (and now in it); false when listed before. */
-static bool list_once(listed *l, const wim_note *n)
+/* The entry of n's text in l: its own, or a new one (hash 0 until filled). */
+static struct listed_text *list_entry(listed *l, const wim_note *n, uint64_t *hash)
 {
     uint64_t h = XXH3_64bits(n->text.s, n->text.len) | 1;
     size_t i = (size_t)h & (l->cap - 1);
     for (; l->at[i].hash; i = (i + 1) & (l->cap - 1))
-        if (l->at[i].hash == h && wim_note_same_text(l->at[i].note, n)) return false;
-    l->at[i] = (struct listed_text){h, n};
-    return true;
+        if (l->at[i].hash == h && wim_note_same_text(l->at[i].note, n)) break;
+    *hash = h;
+    return &l->at[i];
+}
+
+/* Lists note k (n of them so far): once, a text already listed moves to k
+ * only where k quoted it from the document. */
+static void list_note(wim_session *s, listed *l, int k, int *at, int *n)
+{
+    uint64_t h;
+    struct listed_text *e = l->cap ? list_entry(l, &s->notes[k], &h) : NULL;
+    if (e && e->hash) {
+        if (!s->notes[k].quoted) return;
+        at[e->slot] = -1;
+    }
+    if (e) *e = (struct listed_text){h, &s->notes[k], *n};
+    at[(*n)++] = k;
 }
 
 int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int **at, int *n)
@@ -581,7 +626,7 @@ int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int *
     size_t cap = 16;
     while (once && cap < 2 * (size_t)(q1 - q0) * (size_t)n_seg)
         cap *= 2;
-    listed l = {once ? calloc(cap, sizeof *l.at) : NULL, cap};
+    listed l = {once ? calloc(cap, sizeof *l.at) : NULL, once ? cap : 0};
     *n = 0;
     *at = malloc(((size_t)(q1 - q0) * (size_t)n_seg + 1) * sizeof **at);
     if (!*at || (once && !l.at)) {
@@ -592,10 +637,12 @@ int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int *
         return -1;
     }
     for (int i = 0; i < n_seg; i++)
-        for (int q = q0; q < q1; q++) {
-            int k = q * s->doc.n + i;
-            if (feeds_answer(s, q, i) && (!once || list_once(&l, &s->notes[k]))) (*at)[(*n)++] = k;
-        }
+        for (int q = q0; q < q1; q++)
+            if (feeds_answer(s, q, i)) list_note(s, &l, q * s->doc.n + i, *at, n);
+    int kept = 0; /* the moved texts' earlier places out */
+    for (int i = 0; i < *n; i++)
+        if ((*at)[i] >= 0) (*at)[kept++] = (*at)[i];
+    *n = kept;
     free(l.at);
     return 0;
 }

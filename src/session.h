@@ -106,6 +106,9 @@ typedef struct wim_note {
     signed char verdict;  /* -1 no margin yet, 0 dropped, 1 kept */
     signed char overrule; /* -1 none, 0 drop, 1 keep */
     bool let_go;          /* dropped from the carried notes, over their budget */
+    bool quoted;          /* its text is in the document text its margin was shown
+                             (the window's segments through its own): read there,
+                             not only repeated from the notes carried */
     float p_yes;          /* the verdict's strength: P(YES) against NO */
 } wim_note;
 

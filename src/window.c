@@ -89,25 +89,32 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
  * The notes carried on
  * ========================================================================= */
 
+/* Lets go note k (question k / n, segment k % n), saying so. */
+static void let_go(wim_session *s, int k)
+{
+    wim_note *c = &s->notes[k];
+    c->let_go = true;
+    s->st.n_margins_let_go++;
+    wim_emit(s, (wim_event){.type = WIM_EVENT_LET_GO,
+                            .segment = k % s->doc.n,
+                            .question = k / s->doc.n,
+                            .text = wim_strbuf_str(&c->text)});
+}
+
 /* Lets go the weakest of the carried notes at[0..n-1] of segments 0..seg-1
- * (the earliest of equals) and, with it, every kept copy of its text there:
- * a carried text is one note, so no later copy takes its place. */
+ * (the earliest of equals) and, after it, every kept copy of its text there:
+ * a carried text is one note, so no other copy takes its place. */
 static void let_go_weakest(wim_session *s, int seg, const int *at, int n)
 {
     int weakest = at[0];
     for (int i = 1; i < n; i++)
         if (s->notes[at[i]].p_yes < s->notes[weakest].p_yes) weakest = at[i];
     const wim_note *w = &s->notes[weakest];
-    for (int i = weakest % s->doc.n; i < seg; i++)
+    let_go(s, weakest);
+    for (int i = 0; i < seg; i++)
         for (int q = 0; q < s->n_queries; q++) {
-            wim_note *c = &s->notes[q * s->doc.n + i];
-            if (!wim_note_kept(c) || !wim_note_same_text(c, w)) continue;
-            c->let_go = true;
-            s->st.n_margins_let_go++;
-            wim_emit(s, (wim_event){.type = WIM_EVENT_LET_GO,
-                                    .segment = i,
-                                    .question = q,
-                                    .text = wim_strbuf_str(&c->text)});
+            int k = q * s->doc.n + i;
+            if (wim_note_kept(&s->notes[k]) && wim_note_same_text(&s->notes[k], w)) let_go(s, k);
         }
 }
 

@@ -16,8 +16,9 @@ int wim_window_size(wim_session *s, int limit, long long (*beyond)(wim_session *
                     int *n_seg_most, long long *need);
 
 /* The notes carried past segment seg (kept margins of the segments before it,
- * once each, in order) rendered by the carried template into out; the weakest
- * let go first while they are over the budget (LET_GO events). 0, or -1. */
+ * each text once, in order: wim_listed_notes) rendered by the carried
+ * template into out; the weakest let go first while they are over the budget
+ * (LET_GO events). 0, or -1. */
 int wim_window_carry(wim_session *s, int seg, wim_tokens *out);
 
 #endif

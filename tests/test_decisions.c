@@ -4,7 +4,8 @@
  * models never write one that parses: kept margins and only they feed the
  * answer and its prompt, rag reads only the segments it keeps, a one-pass
  * margin stops at once on NO# and goes on after YES#, a malformed verdict
- * counts as not relevant, and assume_relevant keeps every margin.
+ * counts as not relevant, assume_relevant keeps every margin, and
+ * quoted_margins drops, unjudged, every margin the document does not say.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -230,6 +231,44 @@ static void test_assume_relevant_keeps_every_margin(void **state)
     }
 }
 
+/* With quoted_margins a margin whose note the text it was shown does not say
+ * word for word is dropped before any verdict. One-pass, every margin quotes
+ * the last sentence, so only the last segment's is kept (all are without
+ * it); two-pass, the made model's margins quote nothing, so no verdict is
+ * asked for (the injected YES is never read) and none is kept. */
+static void test_quoted_margins_keep_only_what_the_document_says(void **state)
+{
+    (void)state;
+    bool last[MAX_SEG] = {false}, all[MAX_SEG];
+    for (int i = 0; i < MAX_SEG; i++)
+        all[i] = true;
+    for (int c = 0; c < 3; c++) {
+        wim_options o;
+        options(&o, WIM_MODE_WIM, c < 2 ? WIM_CLASSIFY_ONE_PASS : WIM_CLASSIFY_TWO_PASS);
+        o.max_margin_tokens = 6; /* all of it injected: "YES# The ferry to..." */
+        o.quoted_margins = c > 0;
+        seen r;
+        run(&r, &o, c < 2 ? "YES# The ferry to Amsel ran twice a week." : "YES#kept",
+            c == 0   ? all
+            : c == 1 ? last
+                     : NULL);
+        last[r.n_segments - 1] = true;
+        for (int i = 0; i < r.n_segments; i++) {
+            bool kept = c == 0 || (c == 1 && last[i]);
+            assert_int_equal(r.relevant[i], kept);
+            if (kept) continue;
+            assert_string_equal(wim_strbuf_str(&r.reason[i]), "not quoted from the document");
+            assert_string_equal(wim_strbuf_str(&r.verdict[i]), "");
+            assert_false(r.parsed[i]);
+        }
+        if (c < 2)
+            assert_used(&r, c == 0 ? all : last);
+        else
+            assert_non_null(strstr(wim_strbuf_str(&r.prompt), "(none)"));
+        seen_free(&r);
+    }
+}
+
 /* ----------------------------------------------------------------------------
  * One-pass
  * ------------------------------------------------------------------------- */
@@ -311,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_pass_keeps_yes_and_drops_no_and_malformed),
         cmocka_unit_test(test_assume_relevant_keeps_every_margin),
+        cmocka_unit_test(test_quoted_margins_keep_only_what_the_document_says),
         cmocka_unit_test(test_one_pass_stops_at_once_on_no),
         cmocka_unit_test(test_rag_reads_only_the_segments_it_keeps),
     };

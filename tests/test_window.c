@@ -12,8 +12,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "engine.h"
 #include "session.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,12 @@ static wim_model *qwen, *phi;
 
 enum { CTX = 1024, MAX_SEGS = 512 };
 
-/* About n_words words of plain sentences, the same every run. */
-static char *made_document(int n_words)
+/* A sentence a reading says again and again, quoted by its margins. */
+#define SAID "The keeper sold the grey timber to the old market."
+
+/* About n_words words of plain sentences, the same every run, with
+ * sentence (if not NULL) after every third of them. */
+static char *made_document_with(int n_words, const char *sentence)
 {
     static const char *const words[] = {"the",   "harbour", "keeper", "lamp",   "ship",
                                         "stone", "river",   "old",    "grey",   "market",
@@ -34,9 +40,18 @@ static char *made_document(int n_words)
         x = x * 1103515245u + 12345u;
         wim_strbuf_puts(&b, words[(x >> 16) % 15]);
         wim_strbuf_puts(&b, i % 9 == 8 ? ". " : " ");
+        if (sentence && i % 27 == 26) {
+            wim_strbuf_puts(&b, sentence);
+            wim_strbuf_puts(&b, " ");
+        }
     }
     wim_strbuf_puts(&b, "The end.");
     return b.s;
+}
+
+static char *made_document(int n_words)
+{
+    return made_document_with(n_words, NULL);
 }
 
 static void options(wim_options *o)
@@ -62,6 +77,7 @@ typedef struct seen {
     int seg_tokens[MAX_SEGS];
     int pending[2 * MAX_SEGS][2], n_pending; /* let go before the window event: q, segment */
     int n_copies_let_go;                     /* let go with a carried copy of their text */
+    int listed[MAX_SEGS], n_listed;          /* question 0's notes at its answer, listed once */
 } seen;
 
 static bool same_note(const seen *r, int q, int i, int p, int j)
@@ -71,15 +87,58 @@ static bool same_note(const seen *r, int q, int i, int p, int j)
     return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
 }
 
-/* Note q,i is carried: kept, not let go, and its text's first such copy
- * (segments in order, a segment's questions in order). */
-static bool carried(const seen *r, int q, int i)
+/* s[0..len) as a new string. */
+static char *copied(const char *s, size_t len)
+{
+    char *c = malloc(len + 1);
+    assert_non_null(c);
+    memcpy(c, s, len);
+    c[len] = 0;
+    return c;
+}
+
+/* The first segment of the window segment i was read in. */
+static int window_of(const seen *r, int i)
+{
+    int first = 0;
+    for (int k = 0; k < r->n_windows && r->window_from[k] <= i; k++)
+        first = r->window_from[k];
+    return first;
+}
+
+/* Note q,i's text, less the spaces around it, is in the text its margin was
+ * shown: its window's segments through its own. */
+static bool quotes_the_document(const seen *r, int q, int i)
+{
+    const wim_strbuf *t = &r->s->notes[q * r->s->doc.n + i].text;
+    const wim_doc *d = &r->s->doc;
+    size_t a = 0, b = t->len, from = d->spans[window_of(r, i)].start;
+    while (a < b && isspace((unsigned char)t->s[a]))
+        a++;
+    while (b > a && isspace((unsigned char)t->s[b - 1]))
+        b--;
+    char *text = copied(t->s + a, b - a),
+         *shown = copied(d->text + from, d->spans[i].start + d->spans[i].len - from);
+    bool in = a < b && strstr(shown, text) != NULL;
+    free(text);
+    free(shown);
+    return in;
+}
+
+/* Note q,i is carried before segment upto: kept, not let go, and the copy of
+ * its text there (segments in order, a segment's questions in order) that is
+ * listed: the last that quotes the document, or the first when none does. */
+static bool carried(const seen *r, int q, int i, int upto)
 {
     if (!r->kept[q][i] || r->let_go[q][i]) return false;
-    for (int j = 0; j <= i; j++)
-        for (int p = 0; p < r->s->n_queries && (j < i || p < q); p++)
-            if (r->kept[p][j] && !r->let_go[p][j] && same_note(r, p, j, q, i)) return false;
-    return true;
+    int first = -1, last_said = -1; /* segment * 2 + question */
+    for (int j = 0; j < upto; j++)
+        for (int p = 0; p < r->s->n_queries; p++)
+            if (r->kept[p][j] && !r->let_go[p][j] && same_note(r, p, j, q, i)) {
+                if (first < 0) first = 2 * j + p;
+                if (quotes_the_document(r, p, j)) last_said = 2 * j + p;
+            }
+    return (last_said >= 0 ? last_said : first) == 2 * i + q;
 }
 
 /* A let-go note must be the weakest carried note of a segment before the
@@ -95,12 +154,13 @@ static void check_weakest(seen *r, int window_first)
         if (hq >= 0 && same_note(r, gq, gi, hq, hi)) {
             r->n_copies_let_go++;
         } else {
-            assert_true(carried(r, gq, gi));
+            assert_true(carried(r, gq, gi, window_first));
             for (int q = 0; q < r->s->n_queries; q++)
                 for (int i = 0; i < window_first; i++) {
                     bool before = i < gi || (i == gi && q < gq);
-                    if (carried(r, q, i) && (r->p_yes[q][i] < r->p_yes[gq][gi] ||
-                                             (before && r->p_yes[q][i] == r->p_yes[gq][gi])))
+                    if (carried(r, q, i, window_first) &&
+                        (r->p_yes[q][i] < r->p_yes[gq][gi] ||
+                         (before && r->p_yes[q][i] == r->p_yes[gq][gi])))
                         fail_msg("let go q%d s%d (p %.4f) while q%d s%d (p %.4f) was weaker", gq,
                                  gi, r->p_yes[gq][gi], q, i, r->p_yes[q][i]);
                 }
@@ -145,6 +205,13 @@ static int on_event(const wim_event *ev, void *user)
         if (ev->n_tokens > r->carried_tokens_most) r->carried_tokens_most = ev->n_tokens;
     }
     if (ev->type == WIM_EVENT_ANSWER) {
+        if (ev->question == 0) { /* the notes as its prompt had them, before the run frees them */
+            int *at, n;
+            assert_int_equal(wim_listed_notes(r->s, 0, 1, r->s->doc.n, true, &at, &n), 0);
+            memcpy(r->listed, at, (size_t)n * sizeof *at);
+            r->n_listed = n;
+            free(at);
+        }
         r->n_used[ev->question] = ev->n_used;
         memcpy(r->used[ev->question], ev->used, (size_t)ev->n_used * sizeof *ev->used);
     }
@@ -366,6 +433,62 @@ static void test_a_text_let_go_goes_with_its_copies(void **state)
     free(doc);
 }
 
+/* A lamp's sentence, quoted by every third margin. */
+#define LAMP "A lamp burned all night by the harbour wall."
+
+/* One-pass, the margins injected: NO, SAID, LAMP, and so on; the document
+ * says SAID (and LAMP with lamp_said) every few sentences; the notes within
+ * carry_tokens. */
+static void read_a_text_again(int carry_tokens, bool lamp_said, seen *r)
+{
+    char *doc = made_document_with(3 * CTX, lamp_said ? SAID " " LAMP : SAID);
+    wim_options o;
+    options(&o);
+    o.classify = WIM_CLASSIFY_ONE_PASS;
+    o.carry_tokens = carry_tokens;
+    assert_int_equal(setenv("WIM_TEST_VERDICTS", "NO#none|YES# " SAID "|YES# " LAMP, 1), 0);
+    read_doc(phi, &o, doc, 1, r);
+    unsetenv("WIM_TEST_VERDICTS");
+    assert_true(r->n_windows >= 1);
+    free(doc);
+}
+
+/* Past the context each kept text is listed once: the one said nowhere (as
+ * a window's margin repeating a note carried) at its first copy, the one
+ * read again (a person back at a place) at its last, so that it stays the
+ * latest of the notes. */
+static void test_a_text_read_again_is_listed_where_it_came_last(void **state)
+{
+    (void)state;
+    seen r;
+    read_a_text_again(0, false, &r);
+    int last_said = -1; /* the last margin quoting it with it in view */
+    for (int i = 1; i < r.n_segments; i += 3) {
+        const wim_doc *d = &r.s->doc;
+        size_t from = d->spans[window_of(&r, i)].start;
+        char *shown = copied(d->text + from, d->spans[i].start + d->spans[i].len - from);
+        if (strstr(shown, SAID)) last_said = i;
+        free(shown);
+    }
+    assert_true(r.margins_let_go == 0 && last_said > 2);
+    assert_int_equal(r.n_listed, 2);
+    assert_int_equal(r.listed[0], 2);
+    assert_int_equal(r.listed[1], last_said);
+    wim_session_free(r.s);
+}
+
+/* Both said again, both listed at their last copies; over a budget that
+ * holds one of them, the weaker goes with every kept copy, the ones before
+ * its listed copy too (checked as it happens). */
+static void test_a_text_read_again_goes_with_its_earlier_copies(void **state)
+{
+    (void)state;
+    seen r;
+    read_a_text_again(32, true, &r);
+    assert_true(r.n_copies_let_go > 0 && r.carried_tokens_most > 0);
+    wim_session_free(r.s);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -395,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_the_weakest_notes_are_let_go),
         cmocka_unit_test(test_the_weakest_notes_are_let_go_when_shifted),
         cmocka_unit_test(test_a_text_let_go_goes_with_its_copies),
+        cmocka_unit_test(test_a_text_read_again_is_listed_where_it_came_last),
+        cmocka_unit_test(test_a_text_read_again_goes_with_its_earlier_copies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -70,6 +70,8 @@ const char args_engine_usage[] =
     "      --window-shift         past the window, let the oldest segments go and shift\n"
     "                             the rest back (plain attention only), the notes going\n"
     "                             to the answer alone; else the window restarts\n"
+    "      --quoted-margins       keep only margins found word for word in the text they\n"
+    "                             were shown (extractive readers such as tools/reader)\n"
     "sampling:\n"
     "      --temp T               temperature, 0 = greedy (0)\n"
     "      --top-p P              nucleus sampling when T > 0 (1.0)\n"

@@ -26,7 +26,9 @@ ctx=2048
 mkdir -p "$out/data"
 yarn=  # llm with YaRN reads the 4x set, where 4x is among the lengths
 [[ " $lengths " != *" 4 "* ]] || yarn=$out/llm-yarn-4x
-common=(-m "$model" --segment-tokens 256 --max-margin-tokens 24 --max-answer-tokens 8
+# --quoted-margins: the reader's margins copy the facts they find, so one its
+# segment does not say is a broken copy or a repeat of a note it was shown
+common=(-m "$model" --quoted-margins --segment-tokens 256 --max-margin-tokens 24 --max-answer-tokens 8
         -t "$(nproc)" --quiet)
 for k in $lengths; do
   f=$out/data/qa1-${k}x.jsonl

@@ -37,6 +37,7 @@ static const char *const request_options[] = {"classify",
                                               "window",
                                               "carry_tokens",
                                               "window_shift",
+                                              "quoted_margins",
                                               NULL};
 
 static bool may_set(const char *key)
