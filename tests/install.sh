@@ -42,8 +42,9 @@ cc -o "$tmp/hello-pc" "$src/tests/install/hello.c" $(pkg-config --cflags --libs 
 "$tmp/hello-pc" "$model" "$doc" "$q" >"$tmp/pc.out" 2>"$tmp/pc.err" || fail "pkg-config build: $(cat "$tmp/pc.err")"
 ran "$tmp/pc.out" "the pkg-config build"
 
-# find_package(wim): wim::wim and wim::wim_static
-cmake -S "$src/tests/install" -B "$tmp/user" -DCMAKE_PREFIX_PATH="$p" >/dev/null
+# find_package(wim MAJOR.MINOR): wim::wim and wim::wim_static
+want=$("$p/bin/wim" --version | cut -d' ' -f2 | cut -d. -f1,2)
+cmake -S "$src/tests/install" -B "$tmp/user" -DCMAKE_PREFIX_PATH="$p" -DWIM_WANT="$want" >/dev/null
 cmake --build "$tmp/user" >/dev/null
 for h in hello hello_static; do
   "$tmp/user/$h" "$model" "$doc" "$q" >"$tmp/$h.out" 2>"$tmp/$h.err" || fail "$h: $(cat "$tmp/$h.err")"

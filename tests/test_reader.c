@@ -11,7 +11,8 @@
  * far and are kept; the answer is the place of the last. So in every schedule
  * and verdict pass, for two questions at once, from a stored document, and
  * through the server's /v1/wim and /v1/chat/completions; and read in a window
- * smaller than the story, restarted or shifted, the answers are still right.
+ * smaller than the story, restarted or shifted, the answers are still right,
+ * and a person back at a place in a later window is found there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,17 +87,23 @@ static void options(wim_options *o)
     o->max_answer_tokens = 8;
 }
 
-static void read_story(const wim_options *o, int n_q, reading *r, const char *save_to)
+static void read_text(const char *text, const wim_options *o, int n_q, reading *r,
+                      const char *save_to)
 {
     char err[512];
     wim_session *s = wim_session_new(model, o, err, sizeof err);
     if (!s) fail_msg("%s", err);
     memset(r, 0, sizeof *r);
-    if (wim_session_run_many(s, story, strlen(story), questions, n_q, collect, r) != 0)
+    if (wim_session_run_many(s, text, strlen(text), questions, n_q, collect, r) != 0)
         fail_msg("%s", wim_session_error(s));
     if (save_to && wim_session_save_doc(s, save_to) != 0)
         fail_msg("save: %s", wim_session_error(s));
     wim_session_free(s);
+}
+
+static void read_story(const wim_options *o, int n_q, reading *r, const char *save_to)
+{
+    read_text(story, o, n_q, r, save_to);
 }
 
 /* Question q's margins: dropped, quoting no fact, until its person's first
@@ -184,6 +191,44 @@ static void test_past_the_window_shifted(void **state)
 {
     (void)state;
     expect_read_right_in_a_window(true);
+}
+
+/* A person back at a place past the window: after the story, in a later
+ * window than her orchard, Mara goes to the lighthouse again, and a window
+ * of filler follows, so that the answer has the move from the notes alone.
+ * They carry that text once, listed where a margin last quoted it from the
+ * document, so the answer is the lighthouse (listed at its first copy, before
+ * the orchard, it would be the orchard); with quoted margins too. */
+static void test_back_at_a_place_past_the_window(void **state)
+{
+    (void)state;
+    static const char after[] =
+        " The next day a storm came in from the sea. The boats stayed in the harbour and the "
+        "market was closed. The keeper's lamp burned until morning. When the storm passed the "
+        "town came out to see the damage. Two of the arches had lost stones, and the toll keeper "
+        "wrote it all down in his book. The mason from the next valley was sent for, and he came "
+        "with his sons and a cart of lime. Mara went to the lighthouse. They worked for a week "
+        "while the carts went round by the ford. The children watched from the bank and were "
+        "told to keep away. When the work was done the council paid the mason in silver and gave "
+        "a supper at the inn. The painter drew the new stones, paler than the old ones, and said "
+        "they would darken in a few winters. By the next market day the carts crossed the bridge "
+        "again as if nothing had happened. The toll keeper bought a new book, for the old one "
+        "was full. In the spring the river ran high but the arches held. The inn keeper hung a "
+        "new picture by the fire. The bells of the chapel rang for a wedding that summer.";
+    char text[sizeof story + sizeof after];
+    snprintf(text, sizeof text, "%s%s", story, after);
+    for (int quoted = 0; quoted < 2; quoted++) {
+        wim_options o;
+        options(&o);
+        o.window = 384;
+        o.quoted_margins = quoted;
+        reading r;
+        read_text(text, &o, 1, &r, NULL);
+        assert_true(r.n_segments_let_go > 0);
+        if (!strstr(wim_strbuf_str(&r.answer[0]), "lighthouse"))
+            fail_msg("answered '%s' (quoted margins %d)", wim_strbuf_str(&r.answer[0]), quoted);
+        reading_free(&r);
+    }
 }
 
 /* The reader's logits are decisive, so a stored document must write exactly
@@ -303,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_two_questions_at_once),
         cmocka_unit_test(test_past_the_window_restarted),
         cmocka_unit_test(test_past_the_window_shifted),
+        cmocka_unit_test(test_back_at_a_place_past_the_window),
         cmocka_unit_test(test_a_stored_document_writes_the_same),
         cmocka_unit_test(test_the_server_answers),
     };
