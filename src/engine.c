@@ -478,7 +478,8 @@ static int margin_done(wim_session *s, wim_job *j)
         note = v.reason;
         note_len = at < fits ? fits - at : 0;
     }
-    if (v.relevant && s->o.quoted_margins && !quoted(&s->doc, j->seg, note, note_len)) {
+    bool said = quoted(&s->doc, j->seg, note, note_len);
+    if (v.relevant && s->o.quoted_margins && !said) {
         v.relevant = false;
         emit_unquoted(s, j->seg, j->q);
     } else if (j->one_pass) {
@@ -490,6 +491,7 @@ static int margin_done(wim_session *s, wim_job *j)
         v.relevant = true;
         note = text;
         note_len = fits;
+        said = quoted(&s->doc, j->seg, note, note_len);
     }
     if (rc == 0) {
         wim_note *n = &s->notes[j->q * s->doc.n + j->seg];
@@ -498,7 +500,7 @@ static int margin_done(wim_session *s, wim_job *j)
         n->p_yes = p_yes;
         wim_strbuf_clear(&n->text);
         wim_strbuf_append(&n->text, note, note_len);
-        n->quoted = quoted(&s->doc, j->seg, note, note_len);
+        n->quoted = said;
     }
     wim_strbuf_free(&margin);
     return rc;
@@ -612,7 +614,7 @@ static struct listed_text *list_entry(listed *l, const wim_note *n, uint64_t *ha
 static void list_note(wim_session *s, listed *l, int k, int *at, int *n)
 {
     uint64_t h;
-    struct listed_text *e = l->cap ? list_entry(l, &s->notes[k], &h) : NULL;
+    struct listed_text *e = l->at ? list_entry(l, &s->notes[k], &h) : NULL;
     if (e && e->hash) {
         if (!s->notes[k].quoted) return;
         at[e->slot] = -1;
@@ -626,7 +628,7 @@ int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int *
     size_t cap = 16;
     while (once && cap < 2 * (size_t)(q1 - q0) * (size_t)n_seg)
         cap *= 2;
-    listed l = {once ? calloc(cap, sizeof *l.at) : NULL, once ? cap : 0};
+    listed l = {once ? calloc(cap, sizeof *l.at) : NULL, cap};
     *n = 0;
     *at = malloc(((size_t)(q1 - q0) * (size_t)n_seg + 1) * sizeof **at);
     if (!*at || (once && !l.at)) {

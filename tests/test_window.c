@@ -87,16 +87,6 @@ static bool same_note(const seen *r, int q, int i, int p, int j)
     return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
 }
 
-/* s[0..len) as a new string. */
-static char *copied(const char *s, size_t len)
-{
-    char *c = malloc(len + 1);
-    assert_non_null(c);
-    memcpy(c, s, len);
-    c[len] = 0;
-    return c;
-}
-
 /* The first segment of the window segment i was read in. */
 static int window_of(const seen *r, int i)
 {
@@ -117,8 +107,9 @@ static bool quotes_the_document(const seen *r, int q, int i)
         a++;
     while (b > a && isspace((unsigned char)t->s[b - 1]))
         b--;
-    char *text = copied(t->s + a, b - a),
-         *shown = copied(d->text + from, d->spans[i].start + d->spans[i].len - from);
+    char *text = strndup(t->s + a, b - a),
+         *shown = strndup(d->text + from, d->spans[i].start + d->spans[i].len - from);
+    assert_true(text && shown);
     bool in = a < b && strstr(shown, text) != NULL;
     free(text);
     free(shown);
@@ -466,7 +457,8 @@ static void test_a_text_read_again_is_listed_where_it_came_last(void **state)
     for (int i = 1; i < r.n_segments; i += 3) {
         const wim_doc *d = &r.s->doc;
         size_t from = d->spans[window_of(&r, i)].start;
-        char *shown = copied(d->text + from, d->spans[i].start + d->spans[i].len - from);
+        char *shown = strndup(d->text + from, d->spans[i].start + d->spans[i].len - from);
+        assert_non_null(shown);
         if (strstr(shown, SAID)) last_said = i;
         free(shown);
     }
