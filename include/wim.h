@@ -32,8 +32,8 @@
  * program loading libwim.so at run time may compare with it. */
 #define WIM_VERSION_MAJOR  0
 #define WIM_VERSION_MINOR  3
-#define WIM_VERSION_PATCH  0
-#define WIM_VERSION_STRING "0.3.0"
+#define WIM_VERSION_PATCH  1
+#define WIM_VERSION_STRING "0.3.1"
 
 #ifdef __cplusplus
 extern "C" {
@@ -168,12 +168,15 @@ typedef struct wim_options {
      * cache. Off (the default, docs/schedule.md): the window restarts from
      * the preamble and the notes carried. */
     bool window_shift;
-    /* Keep only margins that quote the document: one whose note (less the
-     * spaces around it) is not found word for word in the text its margin was
-     * shown (the window's segments through its own) is dropped before any
-     * verdict. For extractive readers, whose margins copy the facts they find
-     * (tools/reader), this drops their broken copies and their repeats of the
-     * notes carried; off (the default) for models that paraphrase. */
+    /* Margins quote the document, the text each was shown (the window's
+     * segments through its own). While one is written, once its last two
+     * tokens are found together in that text, it may only go on as the text
+     * does there or end where a word ends; and one whose note (less the
+     * spaces around it) is not found there word for word is dropped before
+     * any verdict. For extractive readers, whose margins copy the facts they
+     * find (tools/reader): it mends their slips in copying a name or a place,
+     * and drops their broken copies and their repeats of the notes carried;
+     * off (the default) for models that paraphrase. */
     bool quoted_margins;
     /* For benchmarks: the worst case, fixed so that runs compare. */
     bool fixed_length;    /* generate to every token limit, ignoring end-of-generation */

@@ -13,6 +13,7 @@
 #include "cache.h"
 #include "jobs.h"
 #include "lookup.h"
+#include "quote.h"
 #include "seam.h"
 #include "text.h"
 #include "verdict.h"
@@ -31,12 +32,33 @@ static llama_seq_id take_seq(wim_session *s)
     return -1;
 }
 
+/* The job's sampler: the session's, and for a margin that must quote the
+ * document, held to the text it was shown once it starts copying (quote.c). */
+static struct llama_sampler *job_sampler(wim_session *s, wim_job_kind kind, int seg)
+{
+    struct llama_sampler *smpl = llama_sampler_clone(s->smpl);
+    llama_sampler_reset(smpl);
+    if (kind != WIM_JOB_MARGIN || !s->o.quoted_margins) return smpl;
+    const wim_doc *d = &s->doc;
+    wim_quote_source src = {d->text, d->spans, d->tok.v, d->tok_off, d->win_first, seg};
+    if (!s->pieces) s->pieces = wim_pieces_new(s->m);
+    if (s->pieces) smpl = wim_quote_sampler(s->pieces, &src, smpl);
+    if (!s->pieces || !smpl) {
+        if (!s->pieces) llama_sampler_free(smpl);
+        snprintf(s->err, sizeof s->err, "out of memory");
+        return NULL;
+    }
+    return smpl;
+}
+
 int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
                   const wim_tokens *prompt, int max_gen)
 {
     llama_seq_id seq = take_seq(s);
     if (seq < 0) return 0;
-    if (wim_cache_fork(s, seq, n_cells) != 0) {
+    struct llama_sampler *smpl = job_sampler(s, kind, seg);
+    if (!smpl || wim_cache_fork(s, seq, n_cells) != 0) {
+        if (smpl) llama_sampler_free(smpl);
         s->seq_used[seq] = false;
         return -1;
     }
@@ -50,8 +72,7 @@ int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n
                    .max_gen = max_gen};
     j->one_pass = kind == WIM_JOB_MARGIN && s->o.classify == WIM_CLASSIFY_ONE_PASS;
     if (j->one_pass) wim_seam_margin(s->m, seg, &j->forced);
-    j->smpl = llama_sampler_clone(s->smpl);
-    llama_sampler_reset(j->smpl);
+    j->smpl = smpl;
     wim_tokens_add_tokens(&j->feed, prompt->v, prompt->n);
     j->n_prompt = prompt->n;
     return 1;
@@ -157,7 +178,9 @@ static bool take(wim_session *s, wim_job *j, llama_token tok)
 static llama_token next_token(wim_session *s, wim_job *j, int idx)
 {
     if (j->one_pass && j->n_gen == 0) j->p_yes = wim_yes_prob(s, s->ctx, idx);
-    return j->n_gen < j->forced.n ? j->forced.v[j->n_gen] : wim_sample(s, j->smpl, s->ctx, idx);
+    if (j->n_gen >= j->forced.n) return wim_sample(s, j->smpl, s->ctx, idx);
+    llama_sampler_accept(j->smpl, j->forced.v[j->n_gen]); /* as if it had chosen it */
+    return j->forced.v[j->n_gen];
 }
 
 /* Samples the job's next tokens: one, and one more for each drafted token the

@@ -4,6 +4,7 @@
  */
 #include "cache.h"
 #include "pool.h"
+#include "quote.h"
 #include "seam.h"
 #include "text.h"
 
@@ -110,6 +111,7 @@ void wim_session_free(wim_session *s)
     wim_outputs_free(&s->out[1]);
     free(s->cand);
     if (s->smpl) llama_sampler_free(s->smpl);
+    wim_pieces_free(s->pieces);
     if (s->batch.token) llama_batch_free(s->batch);
     wim_doc_free(&s->doc);
     wim_tokens_free(&s->reply);

@@ -7,8 +7,9 @@
  *   engine.c, window.c  a run: the document, the three modes, sizing, verdicts;
  *                       reading past the context (engine.h, window.h)
  *   docfile.c           a read document saved to disk and loaded back
- *   jobs.c, lookup.c    margins and answers as jobs sharing micro-batches, and
- *                       their drafts by prompt lookup (jobs.h, lookup.h)
+ *   jobs.c, lookup.c,   margins and answers as jobs sharing micro-batches, their
+ *   quote.c             drafts by prompt lookup, and margins held to the text
+ *                       they quote (jobs.h, lookup.h, quote.h)
  *   session.c, pool.c,  options, contexts, events, decoding; several sessions'
  *   cache.c             steps merged in shared contexts; every edit of the
  *                       model's memory, which holds the pool's context while it
@@ -144,13 +145,14 @@ struct wim_session {
     bool trace;                /* WIM_TRACE is set: print every step's shape and time */
     struct llama_batch batch;  /* o.n_batch tokens */
     struct llama_sampler *smpl;
-    wim_tokens cls_cached; /* the verdict prompt in the small context's cache */
-    wim_doc doc;           /* the document in the cache, kept for asking later */
-    bool doc_whole;        /* doc was read to the end: it can be asked or saved */
-    wim_tokens reply;      /* a chat run's answer prompt: its conversation's last token */
-    int window;            /* sequence 0's cells at most, reading past the context; else 0 */
-    int carry_budget;      /* tokens of carried notes at most, in a window */
-    llama_token yes_no[2]; /* the first tokens of "YES" and "NO" (a verdict's strength) */
+    struct wim_pieces *pieces; /* the vocabulary by text, for quoted margins (quote.c) */
+    wim_tokens cls_cached;     /* the verdict prompt in the small context's cache */
+    wim_doc doc;               /* the document in the cache, kept for asking later */
+    bool doc_whole;            /* doc was read to the end: it can be asked or saved */
+    wim_tokens reply;          /* a chat run's answer prompt: its conversation's last token */
+    int window;                /* sequence 0's cells at most, reading past the context; else 0 */
+    int carry_budget;          /* tokens of carried notes at most, in a window */
+    llama_token yes_no[2];     /* the first tokens of "YES" and "NO" (a verdict's strength) */
 
     /* The current run. */
     wim_event_fn cb;

@@ -302,6 +302,24 @@ static void test_engine_flags(void **state)
     expect_error(args, "GiB of memory free: give a smaller -c");
 }
 
+/* A verdict no model gave says why: with --quoted-margins the tiny model's
+ * margins, noise, are dropped as not quoted (it once printed "unclear
+ * answer: " and nothing). */
+static void test_a_verdict_no_model_gave_says_why(void **state)
+{
+    (void)state;
+    static result r;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-m %s -f %s -q 'Where?' --segment-tokens 8 --max-margin-tokens 4 "
+             "--max-answer-tokens 4 -t 1 --quoted-margins",
+             TINY, path_in_dir("doc.txt"));
+    run(&r, 2, args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "] not relevant: not quoted from the document\n"));
+    assert_null(strstr(r.out, "unclear answer: )"));
+}
+
 static void test_input_json_reference_format(void **state)
 {
     (void)state;
@@ -595,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_pdf_pages_in_events),
         cmocka_unit_test(test_unreadable_pdfs),
         cmocka_unit_test(test_engine_flags),
+        cmocka_unit_test(test_a_verdict_no_model_gave_says_why),
         cmocka_unit_test(test_input_json_reference_format),
         cmocka_unit_test(test_two_questions_and_a_saved_document),
         cmocka_unit_test(test_template_with_many_placeholders),

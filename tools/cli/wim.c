@@ -382,7 +382,7 @@ static void show_event(view *v, const wim_event *ev)
         clear_progress(v);
         fprintf(stderr, "[verdict %d/%d%s] %s", ev->segment + 1, ev->n_segments, question_tag(ev),
                 ev->relevant ? "relevant" : "not relevant");
-        if (ev->parsed)
+        if (ev->parsed || !*ev->text) /* no text: a verdict no model gave, and why */
             fprintf(stderr, "%s%s\n", *ev->reason ? ": " : "", ev->reason);
         else
             fprintf(stderr, " (unclear answer: %s)\n", ev->text);
