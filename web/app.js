@@ -12,7 +12,8 @@ const $ = (id) => document.getElementById(id);
 const el = {
   document: $('document'), docview: $('docview'), docInfo: $('doc-info'),
   file: $('file'), edit: $('edit'), form: $('ask'), query: $('query'),
-  mode: $('mode'), segtokens: $('segtokens'), apikey: $('apikey'), keyBox: $('key-box'),
+  mode: $('mode'), segtokens: $('segtokens'), quoted: $('quoted'), apikey: $('apikey'),
+  keyBox: $('key-box'),
   start: $('start'), stop: $('stop'), status: $('status'), progress: $('progress'),
   answer: $('answer'), used: $('used'), margins: $('margins'),
   marginCount: $('margin-count'), model: $('model'),
@@ -460,8 +461,11 @@ el.form.addEventListener('submit', async (e) => {
 
   const body = docFile ? { document_base64: docFile.base64, query, mode: el.mode.value }
                        : { document: doc, query, mode: el.mode.value };
+  const options = {};
   const seg = parseInt(el.segtokens.value, 10);
-  if (seg > 0) body.options = { segment_tokens: seg };
+  if (seg > 0) options.segment_tokens = seg;
+  if (el.quoted.checked) options.quoted_margins = true;
+  if (Object.keys(options).length) body.options = options;
 
   resetRun(doc, el.mode.value);
   if (docFile) run.fileNote = `${docFile.name} (${docFile.kind}): its text is read by the server.`;

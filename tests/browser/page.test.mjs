@@ -65,7 +65,13 @@ async function main() {
   await page.fill('#query', 'How many ships pass Garrow each winter?');
   await page.selectOption('#mode', 'wim');
   await page.fill('#segtokens', '64');
+  await page.check('#quoted');
+  const sent = page.waitForRequest((r) => r.url().endsWith('/v1/wim') && r.method() === 'POST');
   await page.click('#start');
+  const options = JSON.parse((await sent).postData()).options || {};
+  if (options.segment_tokens !== 64 || options.quoted_margins !== true) {
+    throw new Error(`the request's options were ${JSON.stringify(options)}`);
+  }
 
   // Reading: the progress moves and a margin is written.
   await page.waitForFunction(() => {
