@@ -42,12 +42,10 @@ static struct llama_sampler *job_sampler(wim_session *s, wim_job_kind kind, int 
     const wim_doc *d = &s->doc;
     wim_quote_source src = {d->text, d->spans, d->tok.v, d->tok_off, d->win_first, seg};
     if (!s->pieces) s->pieces = wim_pieces_new(s->m);
-    if (s->pieces) smpl = wim_quote_sampler(s->pieces, &src, smpl);
-    if (!s->pieces || !smpl) {
-        if (!s->pieces) llama_sampler_free(smpl);
-        snprintf(s->err, sizeof s->err, "out of memory");
-        return NULL;
-    }
+    if (!s->pieces) llama_sampler_free(smpl);
+    /* the quote sampler takes smpl over, and frees it if it fails */
+    smpl = s->pieces ? wim_quote_sampler(s->pieces, &src, smpl) : NULL;
+    if (!smpl) snprintf(s->err, sizeof s->err, "out of memory");
     return smpl;
 }
 
