@@ -32,8 +32,8 @@
  * program loading libwim.so at run time may compare with it. */
 #define WIM_VERSION_MAJOR  0
 #define WIM_VERSION_MINOR  3
-#define WIM_VERSION_PATCH  1
-#define WIM_VERSION_STRING "0.3.1"
+#define WIM_VERSION_PATCH  2
+#define WIM_VERSION_STRING "0.3.2"
 
 #ifdef __cplusplus
 extern "C" {

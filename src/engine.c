@@ -428,20 +428,21 @@ static size_t fit_tokens(wim_session *s, const char *text, size_t len, int max)
     return len;
 }
 
-/* t[0..len), less the spaces around it, is in the document text a margin
- * after segment seg was shown: the window's segments through seg. So it
- * quotes what it read, not only what the window's notes showed it. */
-static bool quoted(const wim_doc *d, int seg, const char *t, size_t len)
+/* Where the document text a margin after segment seg was shown (the window's
+ * segments through seg) last says t[0..len), less the spaces around it: the
+ * byte just past it, or -1. So a margin quotes what it read, not only what
+ * the window's notes showed it, and its note sits where the fact does. */
+static int64_t said_at(const wim_doc *d, int seg, const char *t, size_t len)
 {
     while (len > 0 && isspace((unsigned char)*t))
         t++, len--;
     while (len > 0 && isspace((unsigned char)t[len - 1]))
         len--;
-    const char *at = d->text + d->spans[d->win_first].start,
-               *end = d->text + d->spans[seg].start + d->spans[seg].len;
-    for (; len > 0 && (size_t)(end - at) >= len; at++)
-        if (*at == *t && memcmp(at, t, len) == 0) return true;
-    return false;
+    size_t lo = d->spans[d->win_first].start, hi = d->spans[seg].start + d->spans[seg].len;
+    if (len == 0 || hi - lo < len) return -1;
+    for (size_t at = hi - len + 1; at-- > lo;)
+        if (d->text[at] == *t && memcmp(d->text + at, t, len) == 0) return (int64_t)(at + len);
+    return -1;
 }
 
 /* A verdict on margin seg of question q that no model gave: with
@@ -478,8 +479,8 @@ static int margin_done(wim_session *s, wim_job *j)
         note = v.reason;
         note_len = at < fits ? fits - at : 0;
     }
-    bool said = quoted(&s->doc, j->seg, note, note_len);
-    if (v.relevant && s->o.quoted_margins && !said) {
+    int64_t said = said_at(&s->doc, j->seg, note, note_len);
+    if (v.relevant && s->o.quoted_margins && said < 0) {
         v.relevant = false;
         emit_unquoted(s, j->seg, j->q);
     } else if (j->one_pass) {
@@ -491,7 +492,7 @@ static int margin_done(wim_session *s, wim_job *j)
         v.relevant = true;
         note = text;
         note_len = fits;
-        said = quoted(&s->doc, j->seg, note, note_len);
+        said = said_at(&s->doc, j->seg, note, note_len);
     }
     if (rc == 0) {
         wim_note *n = &s->notes[j->q * s->doc.n + j->seg];
@@ -500,7 +501,7 @@ static int margin_done(wim_session *s, wim_job *j)
         n->p_yes = p_yes;
         wim_strbuf_clear(&n->text);
         wim_strbuf_append(&n->text, note, note_len);
-        n->quoted = said;
+        n->said = said;
     }
     wim_strbuf_free(&margin);
     return rc;
@@ -586,53 +587,82 @@ static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt
     return started < 0 ? -1 : 0;
 }
 
-/* The texts listed so far, each a kept note's: an open-addressed set of
- * their hashes, so that a note is checked against the earlier ones at once,
- * not against each of them (a long reading keeps thousands). */
+/* A kept note as listed: where the document says it (or its segment's end
+ * where it does not) and the order it came in, which breaks ties. */
+typedef struct listed_note {
+    int k;       /* the note's index in s->notes */
+    int64_t key; /* said, or the end of its segment */
+    int order;
+} listed_note;
+
+/* The texts listed so far: an open-addressed set of their hashes, so that a
+ * note is checked against the earlier ones at once, not against each of them
+ * (a long reading keeps thousands). */
 typedef struct listed {
     struct listed_text {
         uint64_t hash; /* 0 = empty */
-        const wim_note *note;
-        int slot; /* where the list has it */
-    } * at;       /* [cap] */
+        int entry;     /* its listed_note */
+    } * at;            /* [cap] */
     size_t cap;
 } listed;
 
-/* The entry of n's text in l: its own, or a new one (hash 0 until filled). */
-static struct listed_text *list_entry(listed *l, const wim_note *n, uint64_t *hash)
+/* The entry of note k's text in l: its own, or a new one (hash 0 until
+ * filled); e holds the notes listed so far. */
+static struct listed_text *list_entry(const wim_session *s, listed *l, const listed_note *e, int k,
+                                      uint64_t *hash)
 {
+    const wim_note *n = &s->notes[k];
     uint64_t h = XXH3_64bits(n->text.s, n->text.len) | 1;
     size_t i = (size_t)h & (l->cap - 1);
     for (; l->at[i].hash; i = (i + 1) & (l->cap - 1))
-        if (l->at[i].hash == h && wim_note_same_text(l->at[i].note, n)) break;
+        if (l->at[i].hash == h && wim_note_same_text(&s->notes[e[l->at[i].entry].k], n)) break;
     *hash = h;
     return &l->at[i];
 }
 
-/* Lists note k (n of them so far): once, a text already listed moves to k
- * only where k quoted it from the document. */
-static void list_note(wim_session *s, listed *l, int k, int *at, int *n)
+/* Lists note k of segment seg. once: each text once, moved to where a later
+ * note says it again in the document, not where it only repeats the notes
+ * carried (the same text, not the same quote). Else every note, but one that
+ * says the same text at the same place as an earlier one (a margin quoting
+ * an earlier segment's fact again) is that one. */
+static void list_note(const wim_session *s, listed *l, bool once, int k, int seg, listed_note *e,
+                      int *n)
 {
+    const wim_note *note = &s->notes[k];
+    const wim_span *sp = &s->doc.spans[seg];
+    listed_note mine = {k, note->said >= 0 ? note->said : (int64_t)(sp->start + sp->len), *n};
     uint64_t h;
-    struct listed_text *e = l->at ? list_entry(l, &s->notes[k], &h) : NULL;
-    if (e && e->hash) {
-        if (!s->notes[k].quoted) return;
-        at[e->slot] = -1;
+    struct listed_text *t = list_entry(s, l, e, k, &h);
+    if (t->hash) {
+        listed_note *old = &e[t->entry];
+        if (once) { /* the last copy said stands for the text */
+            if (note->said >= 0 && mine.key >= old->key) old->key = mine.key, old->k = k;
+            return;
+        }
+        if (old->key == mine.key) return; /* the same quote again */
     }
-    if (e) *e = (struct listed_text){h, &s->notes[k], *n};
-    at[(*n)++] = k;
+    *t = (struct listed_text){h, *n};
+    e[(*n)++] = mine;
+}
+
+static int by_place(const void *a, const void *b)
+{
+    const listed_note *x = a, *y = b;
+    return x->key != y->key ? (x->key > y->key) - (x->key < y->key) : x->order - y->order;
 }
 
 int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int **at, int *n)
 {
-    size_t cap = 16;
-    while (once && cap < 2 * (size_t)(q1 - q0) * (size_t)n_seg)
+    size_t most = (size_t)(q1 - q0) * (size_t)n_seg, cap = 16;
+    while (cap < 2 * most)
         cap *= 2;
-    listed l = {once ? calloc(cap, sizeof *l.at) : NULL, cap};
+    listed l = {calloc(cap, sizeof *l.at), cap};
+    listed_note *e = malloc((most + 1) * sizeof *e);
     *n = 0;
-    *at = malloc(((size_t)(q1 - q0) * (size_t)n_seg + 1) * sizeof **at);
-    if (!*at || (once && !l.at)) {
+    *at = malloc((most + 1) * sizeof **at);
+    if (!*at || !l.at || !e) {
         free(l.at);
+        free(e);
         free(*at);
         *at = NULL;
         snprintf(s->err, sizeof s->err, "out of memory listing the notes");
@@ -640,12 +670,12 @@ int wim_listed_notes(wim_session *s, int q0, int q1, int n_seg, bool once, int *
     }
     for (int i = 0; i < n_seg; i++)
         for (int q = q0; q < q1; q++)
-            if (feeds_answer(s, q, i)) list_note(s, &l, q * s->doc.n + i, *at, n);
-    int kept = 0; /* the moved texts' earlier places out */
+            if (feeds_answer(s, q, i)) list_note(s, &l, once, q * s->doc.n + i, i, e, n);
+    qsort(e, (size_t)*n, sizeof *e, by_place);
     for (int i = 0; i < *n; i++)
-        if ((*at)[i] >= 0) (*at)[kept++] = (*at)[i];
-    *n = kept;
+        (*at)[i] = e[i].k;
     free(l.at);
+    free(e);
     return 0;
 }
 
@@ -659,9 +689,9 @@ void wim_format_notes(const wim_session *s, const int *at, int n, wim_strbuf *ou
     }
 }
 
-/* The notes of question q's answer: its kept margins, in document order;
- * past the context each text once, as the carried notes have them (so that
- * they stay within the room sized for them). 0, or -1. */
+/* The notes of question q's answer: its kept margins, in document order
+ * (wim_listed_notes); past the context each text once, as the carried notes
+ * have them (so that they stay within the room sized for them). 0, or -1. */
 static int join_notes(wim_session *s, int q, wim_strbuf *out)
 {
     int *at, n;
@@ -892,7 +922,7 @@ static int alloc_results(wim_session *s)
     s->answers = calloc((size_t)s->n_queries, sizeof *s->answers);
     s->n_sealed = 0;
     for (size_t i = 0; s->notes && i < n; i++)
-        s->notes[i].verdict = s->notes[i].overrule = -1;
+        s->notes[i].verdict = s->notes[i].overrule = -1, s->notes[i].said = -1;
     if (s->notes && s->answers) return 0;
     snprintf(s->err, sizeof s->err, "out of memory");
     return -1;

@@ -27,6 +27,7 @@
 
 #include <llama.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Sequence 0 of the main context holds the document; margins and answers are
@@ -107,9 +108,11 @@ typedef struct wim_note {
     signed char verdict;  /* -1 no margin yet, 0 dropped, 1 kept */
     signed char overrule; /* -1 none, 0 drop, 1 keep */
     bool let_go;          /* dropped from the carried notes, over their budget */
-    bool quoted;          /* its text is in the document text its margin was shown
-                             (the window's segments through its own): read there,
-                             not only repeated from the notes carried */
+    int64_t said;         /* the byte just past where the document text its margin
+                             was shown (the window's segments through its own)
+                             last says it, or -1: read there, not only repeated
+                             from the notes carried; notes are listed in that
+                             order (wim_listed_notes) */
     float p_yes;          /* the verdict's strength: P(YES) against NO */
 } wim_note;
 

@@ -264,6 +264,54 @@ static void test_quoted_margins_copy_a_name_whole(void **state)
     reading_free(&r);
 }
 
+/* Within the context the answer's notes are in document order, each where the
+ * document says it: margins after Mara's orchard that quote her lighthouse
+ * again (as the reader now and then does, taking an earlier move for the
+ * latest) sit with the lighthouse, before the orchard, and the answer is the
+ * orchard; listed by their segments, they came last and it was the
+ * lighthouse. The margins are injected (one-pass) where a plain reading
+ * found each fact. */
+static void test_a_fact_quoted_again_stays_where_it_was_said(void **state)
+{
+    (void)state;
+    static const char more[] = " The next day a storm came in from the sea. The boats stayed "
+                               "in the harbour and the market was closed. The keeper's lamp "
+                               "burned until morning. When the storm passed the town came out "
+                               "to see the damage.";
+    char text[sizeof story + sizeof more];
+    snprintf(text, sizeof text, "%s%s", story, more);
+    wim_options o;
+    options(&o);
+    o.classify = WIM_CLASSIFY_ONE_PASS;
+    reading r;
+    read_text(text, questions, &o, 1, &r, NULL);
+    int at[2] = {-1, -1}; /* the segments of Mara's two facts: where margins first quote them */
+    for (int i = 0; i < r.n_segments; i++)
+        for (int k = 0; k < 2; k++)
+            if (at[k] < 0 && strstr(wim_strbuf_str(&r.margin[0][i]), facts[0][k])) at[k] = i;
+    int n = r.n_segments;
+    reading_free(&r);
+    assert_true(at[0] >= 0 && at[0] < at[1] && at[1] + 1 < n);
+    wim_strbuf v = {0};
+    for (int i = 0; i < n; i++) {
+        wim_strbuf_puts(&v, i ? "|" : "");
+        if (i < at[0])
+            wim_strbuf_puts(&v, "NO#none");
+        else
+            wim_strbuf_puts(&v, "YES# "), wim_strbuf_puts(&v, facts[0][i == at[1]]);
+    }
+    assert_int_equal(setenv("WIM_TEST_VERDICTS", wim_strbuf_str(&v), 1), 0);
+    read_text(text, questions, &o, 1, &r, NULL);
+    unsetenv("WIM_TEST_VERDICTS");
+    for (int i = at[0]; i < n; i++)
+        assert_string_equal(wim_strbuf_str(&r.margin[0][i]) + strlen("YES# "),
+                            facts[0][i == at[1]]);
+    if (!strstr(wim_strbuf_str(&r.answer[0]), "orchard"))
+        fail_msg("answered '%s' from margins %s", wim_strbuf_str(&r.answer[0]), wim_strbuf_str(&v));
+    wim_strbuf_free(&v);
+    reading_free(&r);
+}
+
 /* The reader's logits are decisive, so a stored document must write exactly
  * what a fresh reading writes (test_models compares random models' logits). */
 static void test_a_stored_document_writes_the_same(void **state)
@@ -383,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_past_the_window_shifted),
         cmocka_unit_test(test_back_at_a_place_past_the_window),
         cmocka_unit_test(test_quoted_margins_copy_a_name_whole),
+        cmocka_unit_test(test_a_fact_quoted_again_stays_where_it_was_said),
         cmocka_unit_test(test_a_stored_document_writes_the_same),
         cmocka_unit_test(test_the_server_answers),
     };
