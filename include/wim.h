@@ -31,9 +31,9 @@
 /* The version of this header; wim_version() gives the library's, which a
  * program loading libwim.so at run time may compare with it. */
 #define WIM_VERSION_MAJOR  0
-#define WIM_VERSION_MINOR  3
-#define WIM_VERSION_PATCH  2
-#define WIM_VERSION_STRING "0.3.2"
+#define WIM_VERSION_MINOR  4
+#define WIM_VERSION_PATCH  0
+#define WIM_VERSION_STRING "0.4.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -178,6 +178,15 @@ typedef struct wim_options {
      * and drops their broken copies and their repeats of the notes carried;
      * off (the default) for models that paraphrase. */
     bool quoted_margins;
+    /* The answer restates the notes it is given (wim mode): while it is
+     * written, once its last two tokens are found together in them (whatever
+     * the case of their letters: an answer starts a sentence its note has
+     * inside one), it may only go on as they do there or end where a word
+     * ends. For extractive readers, whose answer copies a kept note's fact
+     * and slips as their margins do (the reader's "The price" for a note's
+     * "the pantry", after the filler's "the price of"); off (the default)
+     * for models that answer in words of their own. */
+    bool quoted_answers;
     /* For benchmarks: the worst case, fixed so that runs compare. */
     bool fixed_length;    /* generate to every token limit, ignoring end-of-generation */
     bool assume_relevant; /* keep every margin for the answer, whatever its verdict */

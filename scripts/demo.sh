@@ -16,5 +16,5 @@ model=$(bash scripts/default-model.sh reader)
 echo "demo: the reader is a 2 MB model trained for wim's prompts on generated stories; it" \
   "answers where a person is. For other questions: WIM_MODEL=/path/to/model.gguf $0" >&2
 exec build/bin/wim -m "$model" -f examples/ferry-town.txt \
-  -q "$(cat examples/ferry-town-question.txt)" --quoted-margins --segment-tokens 128 \
+  -q "$(cat examples/ferry-town-question.txt)" --quoted-margins --quoted-answers --segment-tokens 128 \
   --max-margin-tokens 24 --max-verdict-tokens 16 --max-answer-tokens 8 "$@"

@@ -579,7 +579,7 @@ static int start_margin(wim_session *s, int seg, int q, const wim_tokens *prompt
 {
     llama_pos cells = wim_doc_cells_through(&s->doc, seg);
     int started;
-    while ((started = wim_job_start(s, WIM_JOB_MARGIN, seg, q, cells, prompt,
+    while ((started = wim_job_start(s, WIM_JOB_MARGIN, seg, q, cells, prompt, NULL,
                                     s->o.max_margin_tokens)) == 0) {
         if (wim_poll(s) > s->stop_floor) return cut_jobs(s);
         if (step(s, NULL, 0, -1) < 0) return -1;
@@ -691,14 +691,16 @@ void wim_format_notes(const wim_session *s, const int *at, int n, wim_strbuf *ou
 
 /* The notes of question q's answer: its kept margins, in document order
  * (wim_listed_notes); past the context each text once, as the carried notes
- * have them (so that they stay within the room sized for them). 0, or -1. */
+ * have them (so that they stay within the room sized for them). How many,
+ * or -1. */
 static int join_notes(wim_session *s, int q, wim_strbuf *out)
 {
     int *at, n;
     if (wim_listed_notes(s, q, q + 1, s->doc.n, s->window > 0, &at, &n) != 0) return -1;
     wim_format_notes(s, at, n, out);
     free(at);
-    if (out->len == 0) wim_strbuf_puts(out, "(none)");
+    if (out->len > 0) return n;
+    wim_strbuf_puts(out, "(none)");
     return 0;
 }
 
@@ -727,14 +729,17 @@ static int answer_all(wim_session *s, wim_template_id id, int q0, int q1)
     for (int q = q0; q < q1 && rc == 0; q++) {
         wim_strbuf notes = {0};
         s->n_sealed = q + 1;
-        if (id == WIM_TPL_ANSWER) rc = join_notes(s, q, &notes);
+        int n_notes = id == WIM_TPL_ANSWER ? join_notes(s, q, &notes) : 0;
+        if (n_notes < 0) rc = -1;
         const wim_value vals[2] = {query_value(s, q),
                                    {"margins", wim_strbuf_str(&notes), notes.len}};
+        /* what the answer may quote: the notes it is shown, if any */
+        const char *shown = n_notes > 0 ? wim_strbuf_str(&notes) : NULL;
         wim_tokens prompt = {0};
         if (rc == 0) rc = wim_add_prompt(s, &prompt, id, vals, 2, true);
         int started = 0;
         while (rc == 0 && (started = wim_job_start(s, WIM_JOB_ANSWER, -1, q, s->doc.n_past, &prompt,
-                                                   s->o.max_answer_tokens)) == 0)
+                                                   shown, s->o.max_answer_tokens)) == 0)
             rc = step(s, NULL, 0, -1) < 0 ? -1 : 0;
         if (started < 0) rc = -1;
         wim_tokens_free(&prompt);
@@ -1152,7 +1157,7 @@ static int run_chat(wim_session *s)
     s->stop_floor = wim_poll(s);
     s->n_sealed = 1;
     int started;
-    while ((started = wim_job_start(s, WIM_JOB_ANSWER, -1, 0, s->doc.n_past, &s->reply,
+    while ((started = wim_job_start(s, WIM_JOB_ANSWER, -1, 0, s->doc.n_past, &s->reply, NULL,
                                     s->o.max_answer_tokens)) == 0)
         if (step(s, NULL, 0, -1) < 0) return -1;
     return started < 0 ? -1 : drain(s);

@@ -50,6 +50,7 @@ static void add_settings(cJSON *j, const wim_options *o)
     cJSON_AddNumberToObject(j, "carry_tokens", o->carry_tokens);
     cJSON_AddBoolToObject(j, "window_shift", o->window_shift);
     cJSON_AddBoolToObject(j, "quoted_margins", o->quoted_margins);
+    cJSON_AddBoolToObject(j, "quoted_answers", o->quoted_answers);
 }
 
 /* "name": the first string, and "names": all of them. */

@@ -32,29 +32,39 @@ static llama_seq_id take_seq(wim_session *s)
     return -1;
 }
 
-/* The job's sampler: the session's, and for a margin that must quote the
- * document, held to the text it was shown once it starts copying (quote.c). */
-static struct llama_sampler *job_sampler(wim_session *s, wim_job_kind kind, int seg)
+/* The job's sampler: the session's; for a margin that must quote the
+ * document, held to the text it was shown, and for an answer that must quote
+ * its notes, to those, once it starts copying (quote.c). */
+static struct llama_sampler *job_sampler(wim_session *s, wim_job_kind kind, int seg,
+                                         const char *notes)
 {
     struct llama_sampler *smpl = llama_sampler_clone(s->smpl);
     llama_sampler_reset(smpl);
-    if (kind != WIM_JOB_MARGIN || !s->o.quoted_margins) return smpl;
-    const wim_doc *d = &s->doc;
-    wim_quote_source src = {d->text, d->spans, d->tok.v, d->tok_off, d->win_first, seg};
+    bool margin = kind == WIM_JOB_MARGIN && s->o.quoted_margins;
+    bool answer = kind == WIM_JOB_ANSWER && s->o.quoted_answers && notes;
+    if (!margin && !answer) return smpl;
     if (!s->pieces) s->pieces = wim_pieces_new(s->m);
-    if (!s->pieces) llama_sampler_free(smpl);
-    /* the quote sampler takes smpl over, and frees it if it fails */
-    smpl = s->pieces ? wim_quote_sampler(s->pieces, &src, smpl) : NULL;
+    /* a quote sampler takes smpl over, and frees it if it fails */
+    if (!s->pieces) {
+        llama_sampler_free(smpl);
+        smpl = NULL;
+    } else if (margin) {
+        const wim_doc *d = &s->doc;
+        wim_quote_source src = {d->text, d->spans, d->tok.v, d->tok_off, d->win_first, seg};
+        smpl = wim_quote_sampler(s->pieces, &src, smpl);
+    } else {
+        smpl = wim_notes_sampler(s->pieces, notes, strlen(notes), smpl);
+    }
     if (!smpl) snprintf(s->err, sizeof s->err, "out of memory");
     return smpl;
 }
 
 int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
-                  const wim_tokens *prompt, int max_gen)
+                  const wim_tokens *prompt, const char *notes, int max_gen)
 {
     llama_seq_id seq = take_seq(s);
     if (seq < 0) return 0;
-    struct llama_sampler *smpl = job_sampler(s, kind, seg);
+    struct llama_sampler *smpl = job_sampler(s, kind, seg, notes);
     if (!smpl || wim_cache_fork(s, seq, n_cells) != 0) {
         if (smpl) llama_sampler_free(smpl);
         s->seq_used[seq] = false;

@@ -8,10 +8,10 @@
 #include "session.h"
 
 /* A new job in a free sequence forked from the document's first n_cells
- * positions, to be fed prompt: 1 started, 0 when every sequence is taken, -1
- * on error (s->err). */
+ * positions, to be fed prompt (for an answer, notes: the notes it shows, or
+ * NULL): 1 started, 0 when every sequence is taken, -1 on error (s->err). */
 int wim_job_start(wim_session *s, wim_job_kind kind, int seg, int q, llama_pos n_cells,
-                  const wim_tokens *prompt, int max_gen);
+                  const wim_tokens *prompt, const char *notes, int max_gen);
 /* One micro-batch: every job's next tokens, then up to the room left of the
  * document tokens doc[0..n_doc) of segment seg (n_doc may be 0). The jobs it
  * finished are moved to done[0..*n_done) (room for WIM_MAX_SEQ), for the

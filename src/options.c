@@ -94,6 +94,7 @@ static const struct setting {
     {"carry_tokens", offsetof(wim_options, carry_tokens), NULL, WHOLE, 0, MAX_TOKENS},
     {"window_shift", offsetof(wim_options, window_shift), NULL, SWITCH, 0, 0},
     {"quoted_margins", offsetof(wim_options, quoted_margins), NULL, SWITCH, 0, 0},
+    {"quoted_answers", offsetof(wim_options, quoted_answers), NULL, SWITCH, 0, 0},
     {"fixed_length", offsetof(wim_options, fixed_length), NULL, SWITCH, 0, 0},
     {"assume_relevant", offsetof(wim_options, assume_relevant), NULL, SWITCH, 0, 0},
 };

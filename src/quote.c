@@ -1,5 +1,6 @@
 /*
- * quote.c - a sampler that keeps a margin on the document it quotes.
+ * quote.c - a sampler that keeps a margin on the document it quotes, and an
+ * answer on the notes it restates.
  *
  * With quoted_margins a margin is a quote of the text it was shown, and one
  * that is not is dropped (engine.c). A small extractive reader copies well
@@ -10,6 +11,12 @@
  * there, or end the margin where a word ends; every other token is masked
  * before the job's own sampler chooses. What it writes before that, and a
  * reply such as "I don't know.", it writes freely.
+ *
+ * With quoted_answers the same holds an answer to the notes it was given:
+ * such a reader's answer restates a note ("The pantry." for "... went to the
+ * pantry."), and copying the place again it slips the same way ("The price",
+ * from the filler's "the price of"). An answer starts a sentence, so there
+ * its run is found whatever the case of its letters ("The p" in "the p").
  *
  * It works on the text, not on the document's tokens: segments are cut into
  * tokens one by one, so a sentence that starts one is cut otherwise than a
@@ -154,7 +161,22 @@ typedef struct quote {
     size_t *ends; /* [n_text + 1] where in text each such run ends */
     size_t n_ends;
     signed char *let; /* [n_vocab] scratch: let through this step */
+    bool any_case;    /* runs found whatever the case of their letters (answers) */
 } quote;
+
+static int ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Whether text a is b, n bytes, in q's sense of the same. */
+static bool same(const quote *q, const char *a, const char *b, size_t n)
+{
+    if (!q->any_case) return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i])) return false;
+    return true;
+}
 
 /* Every place in text where the margin's last k tokens end, into q->ends. */
 static size_t find_ends(quote *q, int k)
@@ -163,7 +185,7 @@ static size_t find_ends(quote *q, int k)
     size_t n = q->n_gen - q->at[q->n_tok - k];
     q->n_ends = 0;
     for (size_t e = n; n > 0 && e <= q->n_text; e++)
-        if (memcmp(q->text + e - n, key, n) == 0) q->ends[q->n_ends++] = e;
+        if (same(q, q->text + e - n, key, n)) q->ends[q->n_ends++] = e;
     return q->n_ends;
 }
 
@@ -200,7 +222,7 @@ static void quote_accept(struct llama_sampler *smpl, llama_token tok)
     size_t kept = 0;
     for (size_t i = 0; i < q->n_ends; i++) {
         size_t e = q->ends[i];
-        if (e + n <= q->n_text && memcmp(q->text + e, text, n) == 0) q->ends[kept++] = e + n;
+        if (e + n <= q->n_text && same(q, q->text + e, text, n)) q->ends[kept++] = e + n;
     }
     if (kept > 0) {
         q->n_ends = kept;
@@ -283,8 +305,6 @@ static struct llama_sampler_i quote_iface = {
  * text is the document's (a tokenizer that changes the text stops it). */
 static void cut_text(quote *q, const wim_quote_source *src)
 {
-    for (size_t i = 0; i <= q->n_text; i++)
-        q->cut[i] = -1;
     size_t base = src->spans[src->first].start;
     for (int i = src->first; i <= src->last; i++) {
         size_t at = 1 + src->spans[i].start - base;
@@ -298,12 +318,12 @@ static void cut_text(quote *q, const wim_quote_source *src)
     }
 }
 
-static quote *quote_new(const wim_pieces *p, const wim_quote_source *src)
+/* A sampler's state on " " and text[0..len), no token known to start anywhere
+ * in it yet. NULL when out of memory. */
+static quote *quote_new(const wim_pieces *p, const char *text, size_t len)
 {
     quote *q = calloc(1, sizeof *q);
     if (!q) return NULL;
-    const wim_span *last = &src->spans[src->last];
-    size_t len = last->start + last->len - src->spans[src->first].start;
     *q = (quote){.p = p, .n_text = len + 1};
     q->text = malloc(q->n_text);
     q->cut = malloc((q->n_text + 1) * sizeof *q->cut);
@@ -314,23 +334,40 @@ static quote *quote_new(const wim_pieces *p, const wim_quote_source *src)
         return NULL;
     }
     q->text[0] = ' ';
-    memcpy(q->text + 1, src->text + src->spans[src->first].start, len);
-    cut_text(q, src);
+    memcpy(q->text + 1, text, len);
+    for (size_t i = 0; i <= q->n_text; i++)
+        q->cut[i] = -1;
     return q;
+}
+
+/* q first, then base; both taken over (freed if it fails). */
+static struct llama_sampler *chain(quote *q, struct llama_sampler *base)
+{
+    struct llama_sampler *c =
+        q ? llama_sampler_chain_init(llama_sampler_chain_default_params()) : NULL;
+    if (!c) {
+        if (q) quote_free(&(struct llama_sampler){.ctx = q});
+        llama_sampler_free(base);
+        return NULL;
+    }
+    llama_sampler_chain_add(c, llama_sampler_init(&quote_iface, q));
+    llama_sampler_chain_add(c, base);
+    return c;
 }
 
 struct llama_sampler *wim_quote_sampler(const wim_pieces *p, const wim_quote_source *src,
                                         struct llama_sampler *base)
 {
-    quote *q = quote_new(p, src);
-    struct llama_sampler *chain =
-        q ? llama_sampler_chain_init(llama_sampler_chain_default_params()) : NULL;
-    if (!chain) {
-        if (q) quote_free(&(struct llama_sampler){.ctx = q});
-        llama_sampler_free(base);
-        return NULL;
-    }
-    llama_sampler_chain_add(chain, llama_sampler_init(&quote_iface, q));
-    llama_sampler_chain_add(chain, base);
-    return chain;
+    const wim_span *first = &src->spans[src->first], *last = &src->spans[src->last];
+    quote *q = quote_new(p, src->text + first->start, last->start + last->len - first->start);
+    if (q) cut_text(q, src);
+    return chain(q, base);
+}
+
+struct llama_sampler *wim_notes_sampler(const wim_pieces *p, const char *notes, size_t len,
+                                        struct llama_sampler *base)
+{
+    quote *q = quote_new(p, notes, len);
+    if (q) q->any_case = true;
+    return chain(q, base);
 }

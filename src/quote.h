@@ -1,6 +1,6 @@
 /*
- * quote.h - a sampler that keeps a margin on the document it quotes (quote.c),
- * for jobs.c.
+ * quote.h - a sampler that keeps a margin on the document it quotes, and an
+ * answer on the notes it restates (quote.c), for jobs.c.
  */
 #ifndef WIM_QUOTE_H
 #define WIM_QUOTE_H
@@ -32,6 +32,12 @@ typedef struct wim_quote_source {
  * where a word ends. p must outlive it (the source is copied). NULL when out
  * of memory (base is freed then too). */
 struct llama_sampler *wim_quote_sampler(const wim_pieces *p, const wim_quote_source *src,
+                                        struct llama_sampler *base);
+
+/* The same for an answer, held to the notes it was given (notes[0..len), as
+ * its prompt shows them), its runs found there whatever their letters' case:
+ * an answer starts a sentence its note has inside one. */
+struct llama_sampler *wim_notes_sampler(const wim_pieces *p, const char *notes, size_t len,
                                         struct llama_sampler *base);
 
 #endif

@@ -55,6 +55,7 @@ static void test_values_land_in_their_fields(void **state)
     assert_int_equal(set(&o, "assume_relevant", "true", err), 0);
     assert_int_equal(set(&o, "assume_relevant", "false", err), 0);
     assert_int_equal(set(&o, "quoted_margins", "true", err), 0);
+    assert_int_equal(set(&o, "quoted_answers", "true", err), 0);
     assert_int_equal(o.segment_tokens, 2048);
     assert_int_equal(o.max_margin_tokens, 7);
     assert_int_equal(o.max_answer_tokens, 100); /* untouched */
@@ -66,6 +67,7 @@ static void test_values_land_in_their_fields(void **state)
     assert_true(o.fixed_length);
     assert_false(o.assume_relevant);
     assert_true(o.quoted_margins);
+    assert_true(o.quoted_answers);
     assert_int_equal(wim_options_check(&o, err, sizeof err), 0);
 }
 

@@ -4,7 +4,8 @@
  * the document's text, then only what goes on as the text does there, at
  * every place they occur (the document's own token, or any that spells the
  * text inside one), or an end where a word ends; free again once a token
- * leaves the text.
+ * leaves the text. An answer is held the same way to the notes it is given,
+ * its runs found there whatever the case of their letters.
  * Tokens are the reader's (tools/reader/reader.gguf), so that a case reads as
  * text: its vocabulary splits "Gideon" into " G" "id" "eon" and "pantry" into
  * " p" "ant" "ry", the names and places it copies worst.
@@ -43,6 +44,17 @@ static llama_token token(const char *piece)
 
 static wim_pieces *pieces;
 
+/* s, having accepted the tokens of text. */
+static struct llama_sampler *accepted(struct llama_sampler *s, const char *text)
+{
+    assert_non_null(s);
+    wim_tokens w = tokens(text);
+    for (int i = 0; i < w.n; i++)
+        llama_sampler_accept(s, w.v[i]);
+    wim_tokens_free(&w);
+    return s;
+}
+
 /* A sampler on doc, read as one segment, that has accepted the tokens of
  * written. */
 static struct llama_sampler *written(const char *doc, const char *text)
@@ -53,12 +65,7 @@ static struct llama_sampler *written(const char *doc, const char *text)
     wim_quote_source src = {doc, &span, t.v, tok_off, 0, 0};
     struct llama_sampler *s = wim_quote_sampler(pieces, &src, llama_sampler_init_greedy());
     wim_tokens_free(&t);
-    assert_non_null(s);
-    wim_tokens w = tokens(text);
-    for (int i = 0; i < w.n; i++)
-        llama_sampler_accept(s, w.v[i]);
-    wim_tokens_free(&w);
-    return s;
+    return accepted(s, text);
 }
 
 /* The tokens s lets through, flat logits over the whole vocabulary masked,
@@ -176,10 +183,7 @@ static void test_a_sentence_that_starts_a_segment(void **state)
     wim_quote_source src = {text, spans, t.v, tok_off, 0, 1};
     struct llama_sampler *s = wim_quote_sampler(pieces, &src, llama_sampler_init_greedy());
     wim_tokens_free(&t);
-    wim_tokens w = tokens(" Ingrid went to the");
-    for (int i = 0; i < w.n; i++)
-        llama_sampler_accept(s, w.v[i]);
-    wim_tokens_free(&w);
+    accepted(s, " Ingrid went to the");
     bool *let = lets();
     assert_int_equal(let_through(s, let), 1 + eogs());
     assert_true(let[token(" cour")]);
@@ -230,6 +234,51 @@ static void test_the_chain_chooses_the_texts_token(void **state)
     llama_sampler_free(s);
 }
 
+/* An answer held to its notes, having accepted the tokens of written. */
+static struct llama_sampler *answered(const char *notes, const char *text)
+{
+    return accepted(wim_notes_sampler(pieces, notes, strlen(notes), llama_sampler_init_greedy()),
+                    text);
+}
+
+static const char notes[] = "- Fenna went to the pantry.\n- Mara went to the orchard.";
+
+/* The reader's slip: "The p" then the filler's "rice" (it said "The price
+ * G."); "The p" is the notes' "the p", whatever the case, so only what spells
+ * the pantry on goes on (the notes have no tokens of their own). */
+static void test_an_answer_goes_on_as_its_notes_do(void **state)
+{
+    (void)state;
+    bool *let = lets();
+    struct llama_sampler *s = answered(notes, "The p");
+    let_through(s, let);
+    assert_true(let[token("ant")]);
+    assert_false(let[token("rice")]);
+    expect_going_on(let, (const char *const[]){"antry."}, 1, false);
+    llama_sampler_free(s);
+    s = answered(notes, "The pantry");
+    let_through(s, let);
+    expect_going_on(let, (const char *const[]){"."}, 1, true);
+    llama_sampler_free(s);
+    free(let);
+}
+
+/* What the notes do not say the answer writes freely; and a margin's quote
+ * of the document stays its exact text ("The p" is not the document's). */
+static void test_an_answer_free_off_its_notes_a_margin_exact(void **state)
+{
+    (void)state;
+    bool *let = lets();
+    int n_vocab = llama_vocab_n_tokens(model->vocab);
+    struct llama_sampler *s = answered(notes, "She is");
+    assert_int_equal(let_through(s, let), n_vocab);
+    llama_sampler_free(s);
+    s = written(doc, "The p");
+    assert_int_equal(let_through(s, let), n_vocab);
+    llama_sampler_free(s);
+    free(let);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -258,6 +307,8 @@ int main(void)
         cmocka_unit_test(test_every_place_it_quotes_and_an_end_between_words),
         cmocka_unit_test(test_at_the_text_end_only_an_end),
         cmocka_unit_test(test_the_chain_chooses_the_texts_token),
+        cmocka_unit_test(test_an_answer_goes_on_as_its_notes_do),
+        cmocka_unit_test(test_an_answer_free_off_its_notes_a_margin_exact),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -312,6 +312,37 @@ static void test_a_fact_quoted_again_stays_where_it_was_said(void **state)
     reading_free(&r);
 }
 
+/* Quoted answers: a story of wim-eval's qa1 (seed 2026, 400 tokens, example
+ * 106, cut down to the sentences its slip needs), read as one segment. The
+ * margin quotes Fenna's fact and is kept, but the answer, copying the pantry
+ * again, took the filler's "the price" ("The price Gidday bell bell"; one-pass
+ * "The price G."); held to its notes it goes on as the note does, in either
+ * verdict pass. */
+static void test_quoted_answers_copy_the_note(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "After the midday bell, the innkeeper raked the coals. Gideon went to the laundry. The "
+        "dawn was damp, and heavy clouds gathered across the fields. Casimir went to the "
+        "laundry. Each morning, the smith fed the geese.\n\nThe price of honey fell by 16 "
+        "percent that week. Fenna went to the pantry. ";
+    static const char *const fenna[] = {"Where is Fenna?"};
+    for (int pass = 0; pass < 2; pass++) {
+        wim_options o;
+        options(&o);
+        o.segment_tokens = 400;
+        o.classify = pass ? WIM_CLASSIFY_ONE_PASS : WIM_CLASSIFY_TWO_PASS;
+        o.quoted_margins = o.quoted_answers = true;
+        reading r;
+        read_text(text, fenna, &o, 1, &r, NULL);
+        assert_int_equal(r.n_segments, 1);
+        assert_true(r.relevant[0][0]);
+        assert_non_null(strstr(wim_strbuf_str(&r.margin[0][0]), "Fenna went to the pantry."));
+        assert_string_equal(wim_strbuf_str(&r.answer[0]), "The pantry.");
+        reading_free(&r);
+    }
+}
+
 /* The reader's logits are decisive, so a stored document must write exactly
  * what a fresh reading writes (test_models compares random models' logits). */
 static void test_a_stored_document_writes_the_same(void **state)
@@ -432,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_back_at_a_place_past_the_window),
         cmocka_unit_test(test_quoted_margins_copy_a_name_whole),
         cmocka_unit_test(test_a_fact_quoted_again_stays_where_it_was_said),
+        cmocka_unit_test(test_quoted_answers_copy_the_note),
         cmocka_unit_test(test_a_stored_document_writes_the_same),
         cmocka_unit_test(test_the_server_answers),
     };

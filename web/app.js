@@ -12,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 const el = {
   document: $('document'), docview: $('docview'), docInfo: $('doc-info'),
   file: $('file'), edit: $('edit'), form: $('ask'), query: $('query'),
-  mode: $('mode'), segtokens: $('segtokens'), quoted: $('quoted'), apikey: $('apikey'),
+  mode: $('mode'), segtokens: $('segtokens'), quoted: $('quoted'), quotedAnswers: $('quoted-answers'), apikey: $('apikey'),
   keyBox: $('key-box'),
   start: $('start'), stop: $('stop'), status: $('status'), progress: $('progress'),
   answer: $('answer'), used: $('used'), margins: $('margins'),
@@ -465,6 +465,7 @@ el.form.addEventListener('submit', async (e) => {
   const seg = parseInt(el.segtokens.value, 10);
   if (seg > 0) options.segment_tokens = seg;
   if (el.quoted.checked) options.quoted_margins = true;
+  if (el.quotedAnswers.checked) options.quoted_answers = true;
   if (Object.keys(options).length) body.options = options;
 
   resetRun(doc, el.mode.value);

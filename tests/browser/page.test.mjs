@@ -66,10 +66,12 @@ async function main() {
   await page.selectOption('#mode', 'wim');
   await page.fill('#segtokens', '64');
   await page.check('#quoted');
+  await page.check('#quoted-answers');
   const sent = page.waitForRequest((r) => r.url().endsWith('/v1/wim') && r.method() === 'POST');
   await page.click('#start');
   const options = JSON.parse((await sent).postData()).options || {};
-  if (options.segment_tokens !== 64 || options.quoted_margins !== true) {
+  if (options.segment_tokens !== 64 || options.quoted_margins !== true ||
+      options.quoted_answers !== true) {
     throw new Error(`the request's options were ${JSON.stringify(options)}`);
   }
 

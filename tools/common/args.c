@@ -73,6 +73,8 @@ const char args_engine_usage[] =
     "      --quoted-margins       hold margins to the text they were shown once they quote\n"
     "                             it, and keep only those found in it word for word\n"
     "                             (extractive readers such as tools/reader)\n"
+    "      --quoted-answers       hold the answer to the notes it is given once it\n"
+    "                             restates them (extractive readers)\n"
     "sampling:\n"
     "      --temp T               temperature, 0 = greedy (0)\n"
     "      --top-p P              nucleus sampling when T > 0 (1.0)\n"

@@ -49,6 +49,7 @@ static char *settings_json(const eval_run *r)
     cJSON_AddBoolToObject(j, "fixed_length", r->o.fixed_length);
     cJSON_AddBoolToObject(j, "assume_relevant", r->o.assume_relevant);
     cJSON_AddBoolToObject(j, "quoted_margins", r->o.quoted_margins);
+    cJSON_AddBoolToObject(j, "quoted_answers", r->o.quoted_answers);
     cJSON_AddBoolToObject(j, "judge", r->judge != NULL);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);

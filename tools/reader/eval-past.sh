@@ -27,8 +27,9 @@ mkdir -p "$out/data"
 yarn=  # llm with YaRN reads the 4x set, where 4x is among the lengths
 [[ " $lengths " != *" 4 "* ]] || yarn=$out/llm-yarn-4x
 # --quoted-margins: the reader's margins copy the facts they find, so one the
-# text it was shown does not say is a broken copy or a repeat of a note carried
-common=(-m "$model" --quoted-margins --segment-tokens 256 --max-margin-tokens 24 --max-answer-tokens 8
+# text it was shown does not say is a broken copy or a repeat of a note carried;
+# --quoted-answers: its answer restates a note (llm's has none to restate)
+common=(-m "$model" --quoted-margins --quoted-answers --segment-tokens 256 --max-margin-tokens 24 --max-answer-tokens 8
         -t "$(nproc)" --quiet)
 for k in $lengths; do
   f=$out/data/qa1-${k}x.jsonl

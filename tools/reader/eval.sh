@@ -29,9 +29,10 @@ for k in 1 2 4; do
     -m "$model" -o "$f"
   data+=(--data "$f")
 done
-# --quoted-margins: the reader's margins copy the facts they find (rag and llm
-# write none)
-common=(-m "$model" "${data[@]}" --quoted-margins --segment-tokens "$seg" --max-margin-tokens 24
+# --quoted-margins: the reader's margins copy the facts they find, and
+# --quoted-answers: its answer restates a note (rag and llm write none, and
+# answer from the text alone)
+common=(-m "$model" "${data[@]}" --quoted-margins --quoted-answers --segment-tokens "$seg" --max-margin-tokens 24
         --max-answer-tokens 8 -t "$(nproc)" --quiet)
 "$bin" "${common[@]}" --modes llm,rag,wim --out "$out/two-pass"
 "$bin" "${common[@]}" --modes wim --classify one-pass --out "$out/one-pass"

@@ -38,6 +38,7 @@ static const char *const request_options[] = {"classify",
                                               "carry_tokens",
                                               "window_shift",
                                               "quoted_margins",
+                                              "quoted_answers",
                                               NULL};
 
 static bool may_set(const char *key)
