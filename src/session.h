@@ -148,7 +148,7 @@ struct wim_session {
     bool trace;                /* WIM_TRACE is set: print every step's shape and time */
     struct llama_batch batch;  /* o.n_batch tokens */
     struct llama_sampler *smpl;
-    struct wim_pieces *pieces; /* the vocabulary by text, for quoted margins (quote.c) */
+    struct wim_pieces *pieces; /* the vocabulary by text, for quotes (quote.c) */
     wim_tokens cls_cached;     /* the verdict prompt in the small context's cache */
     wim_doc doc;               /* the document in the cache, kept for asking later */
     bool doc_whole;            /* doc was read to the end: it can be asked or saved */
