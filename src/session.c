@@ -138,16 +138,24 @@ const wim_options *wim_session_options(const wim_session *s)
  * Contexts
  * ========================================================================= */
 
-/* The width of the model's attention keys, which a quantized cache's blocks must divide. */
-static int key_width(const wim_model *m)
+/* The width of one attention head's keys or values (which: "key_length" or
+ * "value_length"): the model's own where it sets one (Qwen3, Gemma 3 and gpt-oss
+ * have heads wider or narrower than n_embd / n_head), else n_embd / n_head. */
+static int head_width(const wim_model *m, const char *which)
 {
     char arch[64], key[128], val[32];
     if (llama_model_meta_val_str(m->model, "general.architecture", arch, sizeof arch) > 0) {
-        snprintf(key, sizeof key, "%s.attention.key_length", arch);
+        snprintf(key, sizeof key, "%s.attention.%s", arch, which);
         if (llama_model_meta_val_str(m->model, key, val, sizeof val) > 0) return atoi(val);
     }
     int heads = llama_model_n_head(m->model);
     return heads > 0 ? llama_model_n_embd(m->model) / heads : 0;
+}
+
+/* The width of the model's attention keys, which a quantized cache's blocks must divide. */
+static int key_width(const wim_model *m)
+{
+    return head_width(m, "key_length");
 }
 
 /* Bytes of memory free to take now (MemAvailable and free swap), 0 if unknown. */
@@ -219,11 +227,10 @@ static bool kv_too_big(const wim_model *m, const struct llama_context_params *p,
     if (!m->on_cpu || llama_model_is_recurrent(lm) || llama_model_is_hybrid(lm) ||
         llama_model_n_swa(lm) > 0)
         return false;
-    double head = (double)llama_model_n_embd(lm) / llama_model_n_head(lm);
-    double per_value = (double)ggml_type_size(p->type_k) / (double)ggml_blck_size(p->type_k) +
-                       (double)ggml_type_size(p->type_v) / (double)ggml_blck_size(p->type_v);
-    double need =
-        (double)p->n_ctx * llama_model_n_layer(lm) * llama_model_n_head_kv(lm) * head * per_value;
+    double per_head = key_width(m) * (double)ggml_type_size(p->type_k) / ggml_blck_size(p->type_k) +
+                      head_width(m, "value_length") * (double)ggml_type_size(p->type_v) /
+                          ggml_blck_size(p->type_v);
+    double need = (double)p->n_ctx * llama_model_n_layer(lm) * llama_model_n_head_kv(lm) * per_head;
     if (have <= 0 || need <= have) return false;
     char why[200];
     snprintf(why, sizeof why,

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -300,6 +301,34 @@ static void test_engine_flags(void **state)
        it page by page (it grew to 19.6 GB before failing) */
     snprintf(args, sizeof args, "-m %s -f %s -q q -c 1000000000", TINY, path_in_dir("doc.txt"));
     expect_error(args, "GiB of memory free: give a smaller -c");
+}
+
+/* The GiB a refused KV cache of a billion cells would take, said in its error. */
+static double refused_kv_gib(const char *model)
+{
+    static tool_result r;
+    char args[1024];
+    snprintf(args, sizeof args, "-m %s -f %s -q q -c 1000000000 -ctk f16 -ctv f16", model,
+             path_in_dir("doc.txt"));
+    tool_run(&r, WIM, 2, args);
+    const char *at = strstr(r.out, "would take ");
+    if (!at) {
+        fail_msg("no size in '%s'", r.out);
+        return 0;
+    }
+    return strtod(at + strlen("would take "), NULL);
+}
+
+/* A model whose heads are wider than n_embd / n_head (Qwen3's, Gemma 3's) needs
+ * a cache as wide as its heads: the estimate took n_embd / n_head, half of
+ * Qwen3-0.6B's, and let through contexts twice the memory free. */
+static void test_the_cache_estimate_takes_the_heads_width(void **state)
+{
+    (void)state;
+    double narrow = refused_kv_gib(WIM_TEST_MODELS "/tiny-llama.gguf");
+    double wide = refused_kv_gib(WIM_TEST_MODELS "/tiny-llama-wide.gguf");
+    assert_true(narrow > 0);
+    if (fabs(wide / narrow - 2) > 0.01) fail_msg("%.1f GiB against %.1f GiB", wide, narrow);
 }
 
 /* A verdict no model gave says why: with --quoted-margins the tiny model's
@@ -608,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_bad_model),
         cmocka_unit_test(test_bad_document_and_query),
         cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_the_cache_estimate_takes_the_heads_width),
         cmocka_unit_test(test_limits_past_the_context),
         cmocka_unit_test(test_json_lines_parse),
         cmocka_unit_test(test_pdf_pages_in_events),
