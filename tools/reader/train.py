@@ -30,8 +30,8 @@ import tasks
 # Measured here: d=192 with 4 layers at 2e-3 stayed at the copy-less plateau
 # (the reply's loss 1.9) for 300 steps of recall; d=128 with 3 layers at 3e-3
 # broke through at step 150.
-CONFIG = dict(vocab=2560, dim=128, layers=3, heads=2, ffn=384, ctx=2048, rope_base=1e6,
-              eps=1e-5)
+CONFIG = dict(vocab=2560, dim=128, layers=3, heads=2, head_dim=64, ffn=384, ctx=2048,
+              rope_base=1e6, eps=1e-5)
 SINGLE = 1200  # steps of recall with one fact a person in short documents (the look-up alone)
 GROW = 1500  # steps after SINGLE over which documents grow to the context
 WARM = 2700  # steps of recall alone, several facts a person after SINGLE
@@ -89,13 +89,13 @@ def load_sp(out):
 class Block(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
-        d = c["dim"]
+        d, a = c["dim"], c["heads"] * c["head_dim"]  # a: the heads' width
         self.heads, self.eps = c["heads"], c["eps"]
         self.attn_norm = torch.nn.Parameter(torch.ones(d))
-        self.wq = torch.nn.Linear(d, d, bias=False)  # [d out, d in], as GGUF stores it
-        self.wk = torch.nn.Linear(d, d, bias=False)
-        self.wv = torch.nn.Linear(d, d, bias=False)
-        self.wo = torch.nn.Linear(d, d, bias=False)
+        self.wq = torch.nn.Linear(d, a, bias=False)  # [out, in], as GGUF stores it
+        self.wk = torch.nn.Linear(d, a, bias=False)
+        self.wv = torch.nn.Linear(d, a, bias=False)
+        self.wo = torch.nn.Linear(a, d, bias=False)
         self.ffn_norm = torch.nn.Parameter(torch.ones(d))
         self.w_gate = torch.nn.Linear(d, c["ffn"], bias=False)
         self.w_up = torch.nn.Linear(d, c["ffn"], bias=False)
@@ -108,7 +108,7 @@ class Block(torch.nn.Module):
         k = rope(self.wk(h).view(b, t, self.heads, -1), cos, sin).transpose(1, 2)
         v = self.wv(h).view(b, t, self.heads, -1).transpose(1, 2)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + mask
-        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, d)
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, -1)
         x = x + self.wo(y)
         h = rmsnorm(x, self.ffn_norm, self.eps)
         return x + self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))
@@ -137,7 +137,7 @@ class Reader(torch.nn.Module):
         # tokens untied was still at chance after 200 steps; tied, falling by 75)
         self.out = torch.nn.Linear(c["dim"], c["vocab"], bias=False)
         self.out.weight = self.embed.weight
-        hd = c["dim"] // c["heads"]
+        hd = c["head_dim"]
         inv = c["rope_base"] ** (-torch.arange(0, hd, 2).float() / hd)
         ang = torch.arange(c["ctx"]).float()[:, None] * inv[None, :]
         self.register_buffer("cos", ang.cos()[None, :, None, :], persistent=False)
@@ -232,6 +232,23 @@ def random_projection(rng, rows):
     return proj / math.sqrt(CONTENT)
 
 
+def lay_lookup(blk, proj):
+    """Head 0 of a block as the look-up: it matches the current token (its
+    content through proj) against each position's code of the token before,
+    and the person's code against theirs, and copies what it finds."""
+    hd = blk.wq.weight.shape[0] // blk.heads
+    code = slice(CONTENT, CONTENT + CODE)
+    who = slice(CONTENT + CODE, CONTENT + CODE + WHO)
+    match = slice(hd - 2 * MATCH_PAIRS, hd)
+    blk.wq.weight[match, :CONTENT] = proj * 3
+    blk.wk.weight[match, code] = torch.eye(CODE) * 3
+    blk.wv.weight[:hd, :hd] = torch.eye(hd)
+    blk.wo.weight[:hd, :hd] = torch.eye(hd) * 0.3
+    rows = slice(2 * WHO_PAIRS[0], 2 * WHO_PAIRS[-1] + 2)
+    blk.wq.weight[rows, who] = torch.eye(WHO) * 2.7
+    blk.wk.weight[rows, who] = torch.eye(WHO) * 2.7
+
+
 def lay_circuit(model, rng, flagged):
     """Layer 0, head 0 attends to the previous token and writes a code of it;
     layer 0, head 1 attends to the nearest name's pieces and writes a code of
@@ -243,7 +260,7 @@ def lay_circuit(model, rng, flagged):
     0.555 without the name head). The heads' other rows stay random: zeroed
     in query and key alike they never get a gradient."""
     c, d = model.c, model.c["dim"]
-    hd = d // c["heads"]
+    hd = c["head_dim"]
     one, flag = d - 1, d + FLAG
     code = slice(CONTENT, CONTENT + CODE)
     who = slice(CONTENT + CODE, CONTENT + CODE + WHO)
@@ -279,17 +296,96 @@ def lay_circuit(model, rng, flagged):
         b0.wk.weight[last, flag] = 25.0 * unit
         b0.wv.weight[hd:hd + WHO, :CONTENT] = random_projection(rng, WHO)
         b0.wo.weight[who, hd:hd + WHO] = torch.eye(WHO) * 0.03
-        match = slice(hd - 2 * MATCH_PAIRS, hd)
-        b1.wq.weight[match, :CONTENT] = proj * 3
-        b1.wk.weight[match, code] = torch.eye(CODE) * 3
-        b1.wv.weight[:hd, :hd] = torch.eye(hd)
-        b1.wo.weight[:hd, :hd] = torch.eye(hd) * 0.3
-        rows = slice(2 * WHO_PAIRS[0], 2 * WHO_PAIRS[-1] + 2)
-        b1.wq.weight[rows, who] = torch.eye(WHO) * 2.7
-        b1.wk.weight[rows, who] = torch.eye(WHO) * 2.7
+        lay_lookup(b1, proj)
     mask = torch.ones_like(model.embed.weight)
     mask[:, CONTENT:] = 0
     model.embed.weight.register_hook(lambda g: g * mask)
+
+
+# Which of a person's moves is the latest: the look-up scores two of them a
+# sentence apart alike (its match turns too slowly with distance to part
+# them), and no run learned to (docs/reader.md: r18-r20). So a third circuit
+# marks a later move. Layer 0, head 2, the recency head, attends from every
+# position to a name's pieces 9-44 tokens back (the sentence before, not its
+# own), else to a sink on the first token (whose content is held at zero),
+# and writes the name's code into WHO2 dimensions: a person's code present
+# where they were named just before. The look-up matches WHO2 as it matches
+# WHO, so of two moves of a person a sentence apart it favours the later.
+# (In layer 1, with the look-up in layer 2, recall came slower: measured.)
+
+WHO2 = slice(CONTENT + CODE + WHO, CONTENT + CODE + 2 * WHO)
+SINK = -3  # the dimension that marks the first token
+
+
+def window_kernel(theta, lo=9, hi=44, depth=12.0):
+    """Per fast rotary pair, cosine and sine weights of a score over distance
+    that is 0 from lo to hi tokens back and about -depth elsewhere."""
+    dist = torch.arange(CONFIG["ctx"], dtype=torch.float64)
+    th = theta[:NEAR_PAIRS].double()
+    f = torch.cat([torch.cos(dist[:, None] * th), torch.sin(dist[:, None] * th)], 1)
+    target = torch.where((dist >= lo) & (dist <= hi), 0.0, -depth)
+    w = torch.where(dist < 2 * hi, 10.0, 1.0)
+    a = torch.cat([f * w[:, None], 0.1 * torch.eye(2 * NEAR_PAIRS, dtype=torch.float64)])
+    b = torch.cat([target * w, torch.zeros(2 * NEAR_PAIRS, dtype=torch.float64)])
+    c = torch.linalg.lstsq(a, b[:, None]).solution[:, 0]
+    return c[:NEAR_PAIRS].float(), c[NEAR_PAIRS:].float()
+
+
+def layer_input(model, rows, layer):
+    """A block's normalized input over some rows of token ids, stacked."""
+    out = []
+    with torch.no_grad():
+        for ids in rows:
+            t = len(ids)
+            x = model.embed(torch.tensor([ids]))
+            mask = torch.full((t, t), float("-inf")).triu(1)
+            for blk in model.blocks[:layer]:
+                x = blk(x, model.cos[:, :t], model.sin[:, :t], mask)
+            out.append(rmsnorm(x, model.blocks[layer].attn_norm, model.c["eps"])[0])
+    return torch.cat(out)
+
+
+def lay_recency(model, bos, calib, s_flag=8.0, s_sink=4.0, beta=0.5, g=0.03):
+    """The recency head (above) in layer 0, head 2, and the look-up's match of
+    WHO2 at beta times its match of WHO (measured over calib, rows of token
+    ids, at init)."""
+    c, d = model.c, model.c["dim"]
+    hd = c["head_dim"]
+    one, flag, sink = d - 1, d + FLAG, d + SINK
+    who = slice(CONTENT + CODE, CONTENT + CODE + WHO)
+    b0, b1 = model.blocks[0], model.blocks[1]
+    r = slice(2 * hd, 3 * hd)
+    with torch.no_grad():
+        e = model.embed.weight
+        e[bos, :CONTENT] = 0
+        e[bos, sink] = 0.06
+        h = rmsnorm(e, torch.ones(d), c["eps"])
+        const, s0 = h[:, one].mean().item(), h[bos, sink].item()
+        theta = c["rope_base"] ** (-torch.arange(0, hd, 2).float() / hd)
+        kc, ks = window_kernel(theta)
+        unit = math.sqrt(math.sqrt(hd)) / const
+        q, k = b0.wq.weight[r], b0.wk.weight[r]
+        for i in range(NEAR_PAIRS):
+            q[2 * i, one] = unit
+            k[2 * i, flag] = kc[i] * unit
+            k[2 * i + 1, flag] = ks[i] * unit
+        q[hd - 2, one] = unit
+        k[hd - 2, flag] = s_flag * unit
+        q[hd - 4, one] = unit
+        k[hd - 4, sink] = s_sink * unit * const / s0
+        b0.wv.weight[r][:WHO] = 0
+        b0.wv.weight[r][:WHO, :CONTENT] = b0.wv.weight[hd:hd + WHO, :CONTENT]
+        b0.wo.weight[:, r] = 0
+        b0.wo.weight[WHO2] = 0  # WHO2 carries the recency head's code alone at first
+        b0.w_down.weight[WHO2] = 0
+        b0.wo.weight[WHO2, 2 * hd:2 * hd + WHO] = torch.eye(WHO) * g
+        h1 = layer_input(model, calib, 1)
+        w1 = h1[:, who].norm(dim=-1).mean().item()
+        w2 = h1[:, WHO2].norm(dim=-1)
+        w2 = w2[w2 > 0.5 * w2.max()].mean().item()
+        rows = slice(2 * WHO_PAIRS[0], 2 * WHO_PAIRS[-1] + 2)
+        b1.wk.weight[rows, WHO2] = b1.wk.weight[rows, who] * beta * w1 / w2
+    model.embed.weight.register_hook(lambda gr: torch.cat([gr[:bos], gr[bos:bos + 1] * 0, gr[bos + 1:]]))
 
 
 # ============================================================================
@@ -354,6 +450,9 @@ def cmd_train(args):
     CONFIG["layers"], CONFIG["heads"] = args.layers, args.heads
     model = Reader(CONFIG)
     lay_circuit(model, random.Random(args.seed + 2), flagged_pieces(sp))
+    if args.recency:
+        cal = tasks.Tasks(sp, args.seed + 3, CONFIG["ctx"], recall=0.5)
+        lay_recency(model, sp.bos_id(), [cal.draw(400)[0] for _ in range(6)])
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
     ckpt = os.path.join(args.out, "reader.pt")
@@ -430,7 +529,9 @@ def cmd_export(args):
     w.add_feed_forward_length(c["ffn"])
     w.add_head_count(c["heads"])
     w.add_head_count_kv(c["heads"])
-    w.add_rope_dimension_count(c["dim"] // c["heads"])
+    w.add_rope_dimension_count(c["head_dim"])
+    w.add_key_length(c["head_dim"])
+    w.add_value_length(c["head_dim"])
     w.add_rope_freq_base(c["rope_base"])
     w.add_layer_norm_rms_eps(c["eps"])
     w.add_vocab_size(c["vocab"])
@@ -564,6 +665,8 @@ def main():
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--layers", type=int, default=CONFIG["layers"], help="a new model's depth")
     ap.add_argument("--heads", type=int, default=CONFIG["heads"], help="a new model's heads")
+    ap.add_argument("--recency", action="store_true",
+                    help="a new model with the recency circuit (in layer 0's third head)")
 
     ap.add_argument("-n", type=int, default=8)
     ap.add_argument("-o", "--output")
