@@ -149,14 +149,18 @@ class Reader(torch.nn.Module):
             torch.nn.init.normal_(blk.wo.weight, std=0.02 / math.sqrt(2 * c["layers"]))
             torch.nn.init.normal_(blk.w_down.weight, std=0.02 / math.sqrt(2 * c["layers"]))
 
-    def forward(self, ids):
+    def residual(self, ids, n):
+        """The residual stream after the first n blocks."""
         t = ids.shape[1]
         mask = torch.full((t, t), float("-inf")).triu(1)
         cos, sin = self.cos[:, :t], self.sin[:, :t]
         x = self.embed(ids)
-        for blk in self.blocks:
+        for blk in self.blocks[:n]:
             x = blk(x, cos, sin, mask)
-        return self.out(rmsnorm(x, self.norm, self.c["eps"]))
+        return x
+
+    def forward(self, ids):
+        return self.out(rmsnorm(self.residual(ids, len(self.blocks)), self.norm, self.c["eps"]))
 
 
 # ============================================================================
@@ -186,6 +190,8 @@ class Reader(torch.nn.Module):
 # the look-up matches that code too.
 
 CONTENT, CODE, WHO = 80, 24, 8
+CODE_DIMS = slice(CONTENT, CONTENT + CODE)  # the previous token's code
+WHO_DIMS = slice(CONTENT + CODE, CONTENT + CODE + WHO)  # the nearest name's code
 POS_PAIRS = 6  # rotary pairs of the previous-token head's query and key
 MATCH_PAIRS = 12  # the slowest pairs, where the induction head matches content
 WHO_PAIRS = range(16, 20)  # the next slowest, where it matches the person too
@@ -237,8 +243,7 @@ def lay_lookup(blk, proj):
     content through proj) against each position's code of the token before,
     and the person's code against theirs, and copies what it finds."""
     hd = blk.wq.weight.shape[0] // blk.heads
-    code = slice(CONTENT, CONTENT + CODE)
-    who = slice(CONTENT + CODE, CONTENT + CODE + WHO)
+    code, who = CODE_DIMS, WHO_DIMS
     match = slice(hd - 2 * MATCH_PAIRS, hd)
     blk.wq.weight[match, :CONTENT] = proj * 3
     blk.wk.weight[match, code] = torch.eye(CODE) * 3
@@ -262,8 +267,7 @@ def lay_circuit(model, rng, flagged):
     c, d = model.c, model.c["dim"]
     hd = c["head_dim"]
     one, flag = d - 1, d + FLAG
-    code = slice(CONTENT, CONTENT + CODE)
-    who = slice(CONTENT + CODE, CONTENT + CODE + WHO)
+    code, who = CODE_DIMS, WHO_DIMS
     with torch.no_grad():
         e = model.embed.weight
         e[:, CONTENT:] = 0
@@ -313,7 +317,7 @@ def lay_circuit(model, rng, flagged):
 # WHO, so of two moves of a person a sentence apart it favours the later.
 # (In layer 1, with the look-up in layer 2, recall came slower: measured.)
 
-WHO2 = slice(CONTENT + CODE + WHO, CONTENT + CODE + 2 * WHO)
+WHO2 = slice(WHO_DIMS.stop, WHO_DIMS.stop + WHO)
 SINK = -3  # the dimension that marks the first token
 
 
@@ -333,16 +337,10 @@ def window_kernel(theta, lo=9, hi=44, depth=12.0):
 
 def layer_input(model, rows, layer):
     """A block's normalized input over some rows of token ids, stacked."""
-    out = []
+    norm = model.blocks[layer].attn_norm
     with torch.no_grad():
-        for ids in rows:
-            t = len(ids)
-            x = model.embed(torch.tensor([ids]))
-            mask = torch.full((t, t), float("-inf")).triu(1)
-            for blk in model.blocks[:layer]:
-                x = blk(x, model.cos[:, :t], model.sin[:, :t], mask)
-            out.append(rmsnorm(x, model.blocks[layer].attn_norm, model.c["eps"])[0])
-    return torch.cat(out)
+        return torch.cat([rmsnorm(model.residual(torch.tensor([ids]), layer), norm, model.c["eps"])[0]
+                          for ids in rows])
 
 
 def lay_recency(model, bos, calib, s_flag=8.0, s_sink=4.0, beta=0.5, g=0.03):
@@ -352,7 +350,7 @@ def lay_recency(model, bos, calib, s_flag=8.0, s_sink=4.0, beta=0.5, g=0.03):
     c, d = model.c, model.c["dim"]
     hd = c["head_dim"]
     one, flag, sink = d - 1, d + FLAG, d + SINK
-    who = slice(CONTENT + CODE, CONTENT + CODE + WHO)
+    who = WHO_DIMS
     b0, b1 = model.blocks[0], model.blocks[1]
     r = slice(2 * hd, 3 * hd)
     with torch.no_grad():
@@ -671,6 +669,8 @@ def main():
     ap.add_argument("-n", type=int, default=8)
     ap.add_argument("-o", "--output")
     args = ap.parse_args()
+    if args.recency and args.heads < 3:
+        ap.error("--recency needs --heads 3 or more: the recency head is layer 0's third")
     {"vocab": cmd_vocab, "train": cmd_train, "export": cmd_export, "sample": cmd_sample,
      "probe": cmd_probe}[args.cmd](args)
 
