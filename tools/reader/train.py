@@ -683,8 +683,7 @@ def cmd_latest(args):
             kind = "adjacent" if b == a + 1 else "apart" if gap >= 200 else None
             if kind is None or got[kind][1] >= args.n:
                 continue
-            prefix = tk.r.preamble() + tk.r.segs(doc, 1) + tk.r.prompt("extract", {"query": story.query})
-            ids, mask = tk.r.sample(prefix, tasks.margin_reply(story, doc, 1, False, rng))
+            ids, mask = tasks.make_sample(rng, tk.r, story, doc, "margin")  # one segment: its margin
             best = model(torch.tensor([ids]))[0].argmax(-1).tolist()
             got[kind][0] += all(best[j - 1] == ids[j] for j in range(1, len(ids)) if mask[j])
             got[kind][1] += 1
