@@ -3,8 +3,8 @@
  * reading 4 at a time with 16 queued: some read to the end, some leave in the
  * middle of their stream, some ask to stop. Every request ends with `done`, a
  * clean stop, or a 503; none is lost (the ones whose clients left are found
- * finished); the server still answers afterwards; and its memory after the
- * run is within 10% of what it was after the first reading.
+ * finished); the server still answers afterwards; and, over two such rounds,
+ * its memory after the second is within 10% of what it was after the first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,19 +131,15 @@ static int setup(void **state)
     return serve_tiny(extra);
 }
 
-static void test_sixteen_clients_reading_leaving_and_stopping(void **state)
+/* One round: every client's readings, each left one waited on till it ends. */
+static tally load_round(void)
 {
-    (void)state;
-    char id[32];
-    assert_int_equal(one_reading(READ, id, sizeof id), DONE);
-    long first = rss_kb(server);
     pthread_t threads[CLIENTS];
-    tally t[CLIENTS] = {0};
+    tally t[CLIENTS] = {0}, all = {0};
     for (int i = 0; i < CLIENTS; i++) {
         t[i].index = i;
         assert_int_equal(pthread_create(&threads[i], NULL, client, &t[i]), 0);
     }
-    tally all = {0};
     for (int i = 0; i < CLIENTS; i++) {
         pthread_join(threads[i], NULL);
         for (int o = DONE; o <= BROKEN; o++)
@@ -151,7 +147,38 @@ static void test_sixteen_clients_reading_leaving_and_stopping(void **state)
         for (int k = 0; k < t[i].n_left; k++)
             if (!ends(t[i].left[k])) fail_msg("reading %s was lost", t[i].left[k]);
     }
-    long after = rss_kb(server);
+    return all;
+}
+
+static void assert_round(const tally *all, int round)
+{
+    printf("round %d: %d done, %d stopped, %d left (all found finished), %d refused (503), "
+           "%d broken\n",
+           round, all->seen[DONE], all->seen[STOPPED], all->seen[LEFT], all->seen[REFUSED],
+           all->seen[BROKEN]);
+    assert_int_equal(all->seen[BROKEN], 0);
+    assert_int_equal(all->seen[DONE] + all->seen[STOPPED] + all->seen[LEFT] + all->seen[REFUSED],
+                     CLIENTS * EACH);
+    assert_true(all->seen[DONE] > 0 && all->seen[STOPPED] > 0 && all->seen[LEFT] > 0);
+}
+
+/* Memory is compared between the ends of two equal rounds, not with a lone
+ * first reading: the first round warms what a steady server holds (threads'
+ * malloc arenas, the last finished readings kept), and under ASan it grew
+ * 5.5-10.1% past one reading (10.1% failed CI). Round 2 on round 1: +0.4% to
+ * +3.4% here, -0.6% to +2.7% under ASan, then a plateau. 10% is 330 kB kept
+ * per reading, less than any context, batch or stream that a leak per
+ * reading would keep; small leaks are the sanitizer pass's. */
+static void test_sixteen_clients_reading_leaving_and_stopping(void **state)
+{
+    (void)state;
+    char id[32];
+    assert_int_equal(one_reading(READ, id, sizeof id), DONE);
+    long first = rss_kb(server);
+    tally one = load_round();
+    long after_one = rss_kb(server);
+    tally two = load_round();
+    long after_two = rss_kb(server);
     http_answer h = http(port, "GET", "/health", NULL, NULL);
     assert_int_equal(h.status, 200);
     assert_non_null(strstr(h.body, "\"reading\":0,\"queued\":0"));
@@ -160,17 +187,15 @@ static void test_sixteen_clients_reading_leaving_and_stopping(void **state)
     double steps = cJSON_GetNumberValue(cJSON_GetObjectItem(health, "steps"));
     double merged = cJSON_GetNumberValue(cJSON_GetObjectItem(health, "merged_steps"));
     cJSON_Delete(health);
-    printf("load: %d done, %d stopped, %d left (all found finished), %d refused (503), %d broken; "
-           "RSS %ld kB after the first, %ld kB after all (%+.1f%%); %.0f steps, %.0f of them "
-           "several readings' at once\n",
-           all.seen[DONE], all.seen[STOPPED], all.seen[LEFT], all.seen[REFUSED], all.seen[BROKEN],
-           first, after, 100.0 * (after - first) / first, steps, merged);
+    printf("load: RSS %ld kB after the first reading, %ld kB after round 1 (%+.1f%%), %ld kB "
+           "after round 2 (%+.1f%% on round 1); %.0f steps, %.0f of them several readings' at "
+           "once\n",
+           first, after_one, 100.0 * (after_one - first) / first, after_two,
+           100.0 * (after_two - after_one) / after_one, steps, merged);
     assert_true(steps > 0 && merged <= steps);
-    assert_int_equal(all.seen[BROKEN], 0);
-    assert_int_equal(all.seen[DONE] + all.seen[STOPPED] + all.seen[LEFT] + all.seen[REFUSED],
-                     CLIENTS * EACH);
-    assert_true(all.seen[DONE] > 0 && all.seen[STOPPED] > 0 && all.seen[LEFT] > 0);
-    assert_true(after <= first + first / 10);
+    assert_round(&one, 1);
+    assert_round(&two, 2);
+    assert_true(after_two <= after_one + after_one / 10);
 }
 
 int main(void)
