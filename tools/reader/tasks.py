@@ -162,10 +162,10 @@ def any_names(n=20000, seed=17):
 
 def piece_places(sp, n=18000, seed=13):
     """The polish's places: a word-start piece of the vocabulary, drawn evenly,
-    then up to two pieces more. Measured, r16 and r22c on wim-eval's qa1: a
+    then up to two pieces more. Measured, r16, r22c and r22d on wim-eval's qa1: a
     place whose first piece is common in the filler and rare as a place's
     (" works" of "workshop": no place of the main run's, 2 of the tail's
-    18,148) was right 25-31 of 48 times, against 42 of 42 for "cellar"; the
+    18,148) was right 24-31 of 48 times, against 41-42 of 42 for "cellar"; the
     margin quoted the person's move before instead."""
     rng = random.Random(seed)
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]

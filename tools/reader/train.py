@@ -725,7 +725,7 @@ def main():
     ap.add_argument("--tail", type=int, default=0,
                     help="steps after --steps at a tenth of the rate, with places and names of any shape")
     ap.add_argument("--polish", type=int, default=0,
-                    help="steps after the tail, at its rate, with the asked person's last two moves close")
+                    help="steps after the tail, the rate down to nothing: places of any piece, close moves")
     ap.add_argument("--stop-at", type=int, default=0, help="stop after this step (schedule of --steps)")
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--layers", type=int, default=CONFIG["layers"], help="a new model's depth")
